@@ -1,0 +1,85 @@
+import type { types as ms } from 'mediasoup';
+import type { Participant } from './Participant.js';
+import type { QualitySample } from './types.js';
+
+/** Running totals for /metrics, fed with the deltas between samples. */
+export interface QualityCounters {
+	addRtp(direction: 'inbound' | 'outbound', packets: number, bytes: number): void;
+}
+
+interface Totals {
+	packets: number;
+	bytes: number;
+	lost: number;
+}
+
+const OPUS_CLOCK_RATE = 48000;
+const previous = new WeakMap<Participant, Record<'inbound' | 'outbound', Totals>>();
+
+/**
+ * One sample per direction the participant has: inbound from its producers'
+ * receive streams, outbound from its consumers' send streams. Loss is over the
+ * interval since the previous committed sample; jitter is converted from RTP
+ * timestamp units to ms.
+ */
+export async function sampleParticipant(participant: Participant, counters?: QualityCounters, commit = counters !== undefined): Promise<QualitySample[]> {
+	const prev = previous.get(participant) ?? { inbound: zero(), outbound: zero() };
+	const next = { ...prev };
+	const samples: QualitySample[] = [];
+
+	const directions: ['inbound' | 'outbound', () => Promise<ms.RtpStreamRecvStats[] | ms.RtpStreamSendStats[]>, number][] = [
+		['inbound', () => collect([...participant.producers.values()], 'inbound-rtp'), participant.producers.size],
+		['outbound', () => collect([...participant.consumers.values()], 'outbound-rtp'), participant.consumers.size],
+	];
+	for (const [direction, read, count] of directions) {
+		if (count === 0) continue;
+		const stats = await read();
+		const totals: Totals = { packets: 0, bytes: 0, lost: 0 };
+		let bitrate = 0;
+		let jitter = 0;
+		const rtts: number[] = [];
+		for (const s of stats) {
+			totals.packets += s.packetCount;
+			totals.bytes += s.byteCount;
+			totals.lost += Math.max(0, s.packetsLost);
+			bitrate += s.bitrate;
+			jitter = Math.max(jitter, s.jitter);
+			if (typeof s.roundTripTime === 'number' && s.roundTripTime > 0) rtts.push(s.roundTripTime);
+		}
+		const before = prev[direction];
+		const dPackets = Math.max(0, totals.packets - before.packets);
+		const dLost = Math.max(0, totals.lost - before.lost);
+		const dBytes = Math.max(0, totals.bytes - before.bytes);
+		samples.push({
+			participantId: participant.id,
+			role: participant.role,
+			direction,
+			packetLossPct: dLost + dPackets > 0 ? round((100 * dLost) / (dLost + dPackets)) : 0,
+			jitterMs: round((1000 * jitter) / OPUS_CLOCK_RATE),
+			rttMs: rtts.length ? round(rtts.reduce((a, b) => a + b, 0) / rtts.length) : null,
+			bitrateKbps: round(bitrate / 1000),
+			packets: totals.packets,
+			bytes: totals.bytes,
+		});
+		next[direction] = totals;
+		if (commit) counters?.addRtp(direction, dPackets, dBytes);
+	}
+	if (commit) previous.set(participant, next);
+	return samples;
+}
+
+async function collect<T extends ms.RtpStreamRecvStats | ms.RtpStreamSendStats>(
+	sources: { getStats(): Promise<unknown[]>; closed: boolean }[],
+	type: 'inbound-rtp' | 'outbound-rtp',
+): Promise<T[]> {
+	const all = await Promise.all(sources.filter((s) => !s.closed).map((s) => s.getStats().catch(() => [])));
+	return all.flat().filter((s): s is T => (s as { type?: string }).type === type);
+}
+
+function zero(): Totals {
+	return { packets: 0, bytes: 0, lost: 0 };
+}
+
+function round(n: number): number {
+	return Math.round(n * 100) / 100;
+}

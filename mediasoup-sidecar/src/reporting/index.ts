@@ -1,0 +1,9 @@
+export {
+	CallEventReporter,
+	type CallEvent,
+	type CallEventReporterOptions,
+	type CallEventSink,
+	type CallEventType,
+	type ReporterStats,
+} from './reporter.js';
+export type { DeadLetter } from './outbox.js';

@@ -1,0 +1,156 @@
+import type { Server as HttpServer } from 'node:http';
+import type { types as ms } from 'mediasoup';
+import type { Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import { signalingRequestValidator, signalingSchema, assertValid } from './contracts.js';
+import { PayloadTooLargeError, SidecarError } from './errors.js';
+import type { Participant } from './Participant.js';
+import type { PushFn, Room } from './Room.js';
+import { CallTokenError, verifyCallToken } from './tokens.js';
+import type { Ack, ClientToServerEvents, ServerToClientEvents, SignalingRequests } from './types.js';
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+interface SocketData {
+	room: Room;
+	participant: Participant;
+}
+
+type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type SignalingServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SignalingOptions {
+	httpServer: HttpServer;
+	secret: string;
+	logger: Logger;
+	getRoom(callId: string): Room | undefined;
+	isDraining(): boolean;
+}
+
+/** Error of a refused connection: the client sees message (= code) and data.code in connect_error. */
+class ConnectError extends Error {
+	readonly data: { code: string };
+	constructor(code: string, message: string) {
+		super(code);
+		this.data = { code };
+		this.message = code;
+		this.stack = message;
+	}
+}
+
+type Handler<E extends keyof SignalingRequests> = (socket: SignalingSocket, payload: SignalingRequests[E][0]) => Promise<SignalingRequests[E][1]> | SignalingRequests[E][1];
+
+const handlers: { [E in keyof SignalingRequests]: Handler<E> } = {
+	'router:capabilities': (s) => s.data.room.routerCapabilities(),
+	'transport:create': (s, p) => s.data.room.createTransport(s.data.participant, p.direction),
+	'transport:connect': async (s, p) => {
+		await s.data.room.connectTransport(s.data.participant, p.transportId, p.dtlsParameters as ms.DtlsParameters);
+		return {};
+	},
+	'transport:restartIce': (s, p) => s.data.room.restartIce(s.data.participant, p.transportId),
+	'call:join': (s, p) => s.data.room.join(s.data.participant, p.rtpCapabilities as unknown as ms.RtpCapabilities),
+	'producer:create': (s, p) => s.data.room.produce(s.data.participant, p.transportId, p.rtpParameters as unknown as ms.RtpParameters),
+	'consumer:resume': async (s, p) => {
+		await s.data.room.resumeConsumer(s.data.participant, p.consumerId);
+		return {};
+	},
+	'producer:mute': async (s, p) => {
+		await s.data.room.setMuted(s.data.participant, p.producerId, true);
+		return {};
+	},
+	'producer:unmute': async (s, p) => {
+		await s.data.room.setMuted(s.data.participant, p.producerId, false);
+		return {};
+	},
+	'call:hold': async (s, p) => {
+		await s.data.room.hold(s.data.participant, p.onHold);
+		return {};
+	},
+	'call:hangup': (s) => {
+		s.data.room.hangup(s.data.participant);
+		return {};
+	},
+	'stats:get': async (s) => ({ samples: await s.data.room.stats() }),
+};
+
+const validators = Object.fromEntries(Object.keys(signalingSchema.requests).map((e) => [e, signalingRequestValidator(e)]));
+
+/** socket.io server: one connection = one participant of the call named by its token. */
+export function createSignalingServer(o: SignalingOptions): SignalingServer {
+	const logger = o.logger.child({ module: 'signaling' });
+	const io: SignalingServer = new Server(o.httpServer, {
+		path: '/socket.io',
+		// Frames a bit over the per-event limit still reach the handler, which answers with an error ack;
+		// anything far larger is dropped by engine.io itself.
+		maxHttpBufferSize: 2 * MAX_PAYLOAD_BYTES,
+		serveClient: false,
+		cors: { origin: true, credentials: false },
+	});
+
+	io.use((socket, next) => {
+		void (async () => {
+			if (o.isDraining()) return next(new ConnectError('draining', 'the sidecar is draining'));
+			const auth = socket.handshake.auth as { token?: unknown; callId?: unknown };
+			try {
+				const claims = await verifyCallToken(auth.token, o.secret, { expectedCall: typeof auth.callId === 'string' ? auth.callId : undefined });
+				const room = o.getRoom(claims.call);
+				if (!room || room.closed) return next(new ConnectError('not_found', `call ${claims.call} has no room`));
+				const push: PushFn = (event, ...args) => void socket.emit(event, ...args);
+				socket.data.room = room;
+				socket.data.participant = room.addParticipant(claims, push);
+				next();
+			} catch (err) {
+				if (err instanceof CallTokenError) {
+					logger.info({ code: err.code, address: socket.handshake.address }, 'call token refused');
+					return next(new ConnectError(err.code, err.message));
+				}
+				logger.error({ err }, 'handshake failed');
+				next(new ConnectError('internal', 'handshake failed'));
+			}
+		})();
+	});
+
+	io.on('connection', (socket) => {
+		const { room, participant } = socket.data;
+		const log = logger.child({ callId: room.callId, participantId: participant.id });
+		log.info({ role: participant.role }, 'participant connected');
+		participant.once('close', () => socket.disconnect(true));
+		socket.on('disconnect', (reason) => {
+			log.info({ reason }, 'participant disconnected');
+			participant.close('disconnected');
+		});
+
+		for (const event of Object.keys(handlers) as (keyof SignalingRequests)[]) {
+			socket.on(event, (payload: unknown, ack: unknown) => {
+				if (typeof ack !== 'function') {
+					log.warn({ event }, 'event without acknowledgement ignored');
+					return;
+				}
+				void handle(socket, event, payload).then((result) => (ack as (a: Ack<unknown>) => void)(result));
+			});
+		}
+		socket.onAny((event: string, ...args: unknown[]) => {
+			if (event in handlers) return;
+			const ack = args.at(-1);
+			if (typeof ack === 'function') ack({ ok: false, error: { code: 'invalid_request', message: `unknown event ${JSON.stringify(event).slice(0, 80)}` } });
+		});
+	});
+
+	async function handle(socket: SignalingSocket, event: keyof SignalingRequests, payload: unknown): Promise<Ack<unknown>> {
+		try {
+			const size = Buffer.byteLength(JSON.stringify(payload ?? null) ?? '');
+			if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(MAX_PAYLOAD_BYTES);
+			const validator = validators[event];
+			if (!validator) throw new Error(`no validator for ${event}`);
+			const request = assertValid<never>(validator, payload, event);
+			const handler = handlers[event] as Handler<typeof event>;
+			return { ok: true, data: await handler(socket, request) };
+		} catch (err) {
+			if (err instanceof SidecarError) return { ok: false, error: { code: err.code, message: err.message } };
+			logger.error({ err, event, callId: socket.data.room.callId }, 'signaling handler failed');
+			return { ok: false, error: { code: 'internal', message: 'internal error' } };
+		}
+	}
+
+	return io;
+}
