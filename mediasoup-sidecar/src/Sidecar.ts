@@ -9,6 +9,7 @@ import { DrainingError, InvalidStateError, NotFoundError } from './errors.js';
 import type { CallEventReporterLike } from './events.js';
 import { createHttpHandler } from './http.js';
 import { SidecarMetrics } from './metrics.js';
+import { CallEventReporter } from './reporting/index.js';
 import { Room } from './Room.js';
 import { createSignalingServer, type SignalingServer } from './signaling.js';
 import type { CreateRoomRequest, EndReason, Health, RoomStatus } from './types.js';
@@ -242,14 +243,7 @@ export class Sidecar {
 	}
 }
 
-async function createDefaultReporter(config: SidecarConfig, logger: Logger): Promise<CallEventReporterLike> {
-	// src/reporting/ is the durable outbox (its own module and owner).
-	const modulePath = './reporting/index.js';
-	const { CallEventReporter } = (await import(modulePath)) as {
-		CallEventReporter: {
-			create(o: { outboxPath: string; frappeUrl?: string; apiKey?: string; apiSecret?: string; logger: Logger; sidecarId: string }): Promise<CallEventReporterLike>;
-		};
-	};
+function createDefaultReporter(config: SidecarConfig, logger: Logger): Promise<CallEventReporterLike> {
 	return CallEventReporter.create({
 		outboxPath: config.outboxPath,
 		frappeUrl: config.frappe?.url,

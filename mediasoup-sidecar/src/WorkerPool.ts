@@ -118,7 +118,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		});
 		let webRtcServer: ms.WebRtcServer | undefined;
 		if (rtc.mode === 'webrtc-server') {
-			const info = { ip: rtc.listenIp, announcedAddress: rtc.announcedAddress, port: rtc.basePort + index };
+			// basePort 0: let the worker pick free ports (tests).
+			const info = { ip: rtc.listenIp, announcedAddress: rtc.announcedAddress, ...(rtc.basePort ? { port: rtc.basePort + index } : {}) };
 			try {
 				webRtcServer = await worker.createWebRtcServer({
 					listenInfos: [

@@ -114,7 +114,8 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 		const { room, participant } = socket.data;
 		const log = logger.child({ callId: room.callId, participantId: participant.id });
 		log.info({ role: participant.role }, 'participant connected');
-		participant.once('close', () => socket.disconnect(true));
+		// After the current event's ack (a hang-up closes its own participant).
+		participant.once('close', () => setImmediate(() => socket.disconnect(true)));
 		socket.on('disconnect', (reason) => {
 			log.info({ reason }, 'participant disconnected');
 			participant.close('disconnected');

@@ -1,0 +1,277 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CallEventReporter, type CallEventReporterOptions } from '../src/reporting/index.js';
+import { parseRetryAfter } from '../src/reporting/frappe-client.js';
+import { FrappeReceiver, type ReceivedEvent } from './fakes/frappe-receiver.js';
+
+interface LogLine {
+	level: number;
+	msg: string;
+	[key: string]: unknown;
+}
+
+const WARN = 40;
+const ERROR = 50;
+
+let dir: string;
+let receiver: FrappeReceiver;
+let logs: LogLine[];
+const reporters: CallEventReporter[] = [];
+
+beforeEach(async () => {
+	dir = mkdtempSync(path.join(os.tmpdir(), 'outbox-test-'));
+	receiver = await FrappeReceiver.start();
+	logs = [];
+});
+
+afterEach(async () => {
+	for (const r of reporters.splice(0)) r.close();
+	if (receiver.listening) await receiver.stop();
+	rmSync(dir, { recursive: true, force: true });
+	// Every body the sidecar ever sent must have matched the contract and the auth.
+	expect(receiver.violations).toEqual([]);
+});
+
+function logger(): pino.Logger {
+	return pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
+}
+
+async function open(overrides: Partial<CallEventReporterOptions> = {}): Promise<CallEventReporter> {
+	const reporter = await CallEventReporter.create({
+		outboxPath: dir,
+		frappeUrl: receiver.url,
+		apiKey: receiver.apiKey,
+		apiSecret: receiver.apiSecret,
+		logger: logger(),
+		sidecarId: 'sidecar-test',
+		retryBaseDelayMs: 20,
+		retryMaxDelayMs: 200,
+		requestTimeoutMs: 2_000,
+		...overrides,
+	});
+	reporters.push(reporter);
+	return reporter;
+}
+
+/** A quality sample whose `packets` field numbers it, so tests can follow each event. */
+function sample(n: number): object {
+	return { participantId: 'agent-1', role: 'agent', direction: 'inbound', packetLossPct: 0.5, jitterMs: 3, rttMs: null, bitrateKbps: 32, packets: n };
+}
+
+function numberOf(e: ReceivedEvent): number {
+	return e.payload.packets as number;
+}
+
+function expectContiguous(events: ReceivedEvent[]): void {
+	expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+}
+
+describe('CallEventReporter', () => {
+	it('posts events in report order, at most 100 per POST, with contiguous sequences per call', async () => {
+		const reporter = await open();
+		const calls = ['call-a', 'call-b', 'call-c'];
+		for (let n = 0; n < 250; n++) reporter.report(calls[n % 3]!, 'quality.sample', sample(n));
+		expect(reporter.pending).toBe(250);
+
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+
+		expect(receiver.requests.map((r) => r.eventIds.length)).toEqual([100, 100, 50]);
+		const arrived = receiver.requests.flatMap((r) => r.eventIds.map((id) => receiver.events.get(id)!));
+		expect(arrived.map(numberOf)).toEqual([...Array(250).keys()]);
+		for (const callId of calls) expectContiguous(receiver.eventsOf(callId));
+		expect(arrived.every((e) => e.sidecarId === 'sidecar-test')).toBe(true);
+		expect(new Set(arrived.map((e) => e.eventId)).size).toBe(250);
+		expect(receiver.duplicates).toBe(0);
+		expect(reporter.stats()).toMatchObject({ delivered: 250, failedAttempts: 0, deadLettered: 0, pending: 0 });
+	});
+
+	it('honours a smaller batchSize and rejects one beyond the contract', async () => {
+		const reporter = await open({ batchSize: 4 });
+		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		expect(receiver.requests.map((r) => r.eventIds.length)).toEqual([4, 4, 2]);
+		await expect(open({ batchSize: 101 })).rejects.toThrow(/batchSize/);
+		await expect(open({ apiSecret: undefined })).rejects.toThrow(/apiKey and apiSecret/);
+		await expect(open({ frappeUrl: 'ftp://frappe' })).rejects.toThrow(/http/);
+	});
+
+	it('delivers every event of one report burst in the same order it was reported, across event types', async () => {
+		const reporter = await open();
+		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'ringing' });
+		reporter.report('call-a', 'participant.joined', { participantId: 'agent-1', role: 'agent' });
+		reporter.report('call-a', 'participant.joined', { participantId: 'cust+1@x', role: 'customer', listenOnly: false });
+		reporter.report('call-a', 'call.state_changed', { from: 'ringing', to: 'connected' });
+		reporter.report('call-a', 'participant.left', { participantId: 'cust+1@x', role: 'customer', reason: 'hangup' });
+		reporter.report('call-a', 'call.state_changed', { from: 'connected', to: 'ended', reason: 'remote_hangup' });
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		const events = receiver.eventsOf('call-a');
+		expect(events.map((e) => e.type)).toEqual([
+			'call.state_changed',
+			'participant.joined',
+			'participant.joined',
+			'call.state_changed',
+			'participant.left',
+			'call.state_changed',
+		]);
+		expectContiguous(events);
+		for (const e of events) {
+			expect(e.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+			expect(new Date(e.occurredAt).toISOString()).toBe(e.occurredAt);
+		}
+	});
+
+	it('drops an event that violates the contract, loudly, without storing it or using up a sequence', async () => {
+		const reporter = await open();
+		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'teleported' });
+		reporter.report('call a with spaces', 'call.state_changed', { from: 'created', to: 'ringing' });
+		reporter.report('call-a', 'quality.sample', { ...sample(1), packetLossPct: 140 });
+		expect(reporter.pending).toBe(0);
+		expect(reporter.stats().invalidDropped).toBe(3);
+		const errors = logs.filter((l) => l.level === ERROR && l.msg.includes('violates contracts/call-events.schema.json'));
+		expect(errors).toHaveLength(3);
+		expect(errors[0]).toHaveProperty('event.payload.to', 'teleported');
+
+		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'ringing' });
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		expect(receiver.eventsOf('call-a').map((e) => e.sequence)).toEqual([1]);
+		expect(receiver.events.size).toBe(1);
+	});
+
+	it('backs off on 500, 429 (honouring Retry-After) and a timeout, then delivers each event once', async () => {
+		receiver.plan.push({ status: 500 }, { status: 429, headers: { 'retry-after': '1' } }, { hang: true });
+		const reporter = await open({ requestTimeoutMs: 300 });
+		for (let n = 0; n < 5; n++) reporter.report('call-a', 'quality.sample', sample(n));
+
+		await receiver.waitForEvents(5, 10_000);
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+
+		expect(receiver.requests.map((r) => r.status)).toEqual([500, 429, 'hang', 200]);
+		const [, tooMany, hung, ok] = receiver.requests;
+		expect(hung!.at - tooMany!.at).toBeGreaterThanOrEqual(990);
+		expect(ok!.at - hung!.at).toBeGreaterThanOrEqual(300);
+		// The hung request was stored before it stalled: the retry is a duplicate Frappe drops.
+		expect(receiver.duplicates).toBe(5);
+		expect(receiver.events.size).toBe(5);
+		expectContiguous(receiver.eventsOf('call-a'));
+		expect(reporter.stats()).toMatchObject({ delivered: 5, failedAttempts: 3, deadLettered: 0, pending: 0 });
+		expect(logs.filter((l) => l.level === WARN && l.msg.includes('will retry'))).toHaveLength(3);
+	});
+
+	it('waits exponentially longer between failures, with jitter, up to the cap', async () => {
+		receiver.plan.push(...Array.from({ length: 7 }, () => ({ status: 503 })));
+		const reporter = await open({ retryBaseDelayMs: 20, retryMaxDelayMs: 160 });
+		reporter.report('call-a', 'quality.sample', sample(0));
+		await receiver.waitForEvents(1, 10_000);
+
+		const at = receiver.requests.map((r) => r.at);
+		const gaps = at.slice(1).map((t, i) => t - at[i]!);
+		expect(gaps).toHaveLength(7);
+		// Equal jitter: the wait after failure k lies in [c/2, c] with c = min(160, 20·2^(k-1)); timers may fire 1–2 ms early.
+		gaps.forEach((gap, i) => {
+			const ceiling = Math.min(160, 20 * 2 ** i);
+			expect(gap).toBeGreaterThanOrEqual(ceiling / 2 - 2);
+			expect(gap).toBeLessThanOrEqual(ceiling + 100);
+		});
+		expect(reporter.stats().failedAttempts).toBe(7);
+	});
+
+	it('moves an event Frappe refuses (400) to the dead-letter table and delivers the rest of its batch and the queue', async () => {
+		receiver.rejectEvent = (e) => numberOf(e) === 3;
+		const reporter = await open();
+		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+
+		expect([...receiver.events.values()].map(numberOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
+		const dead = reporter.deadLetters();
+		expect(dead).toHaveLength(1);
+		expect(dead[0]).toMatchObject({ status: 400, callId: 'call-a' });
+		expect(JSON.parse(dead[0]!.body)).toMatchObject({ sequence: 4, payload: { packets: 3 } });
+		expect(reporter.stats()).toMatchObject({ delivered: 9, deadLettered: 1, deadLetterStored: 1, pending: 0 });
+		expect(logs.some((l) => l.level === ERROR && l.msg.includes('dead-letter') && (l.eventIds as string[])[0] === dead[0]!.eventId)).toBe(true);
+
+		// The queue is not blocked: later events go out in full batches again.
+		for (let n = 10; n < 15; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		expect(receiver.requests.at(-1)!.eventIds).toHaveLength(5);
+		expect(receiver.events.size).toBe(14);
+	});
+
+	it('keeps events and retries when Frappe refuses the credentials (401), rather than dead-lettering them', async () => {
+		const reporter = await open({ apiSecret: 'wrong-secret' });
+		receiver.violations.length = 0;
+		reporter.report('call-a', 'quality.sample', sample(0));
+		await expect(reporter.drain(300)).resolves.toBe(false);
+		receiver.violations.length = 0; // the fake records the bad header on purpose
+		expect(reporter.pending).toBe(1);
+		expect(reporter.stats()).toMatchObject({ deadLettered: 0, delivered: 0 });
+		expect(reporter.stats().failedAttempts).toBeGreaterThanOrEqual(2);
+		expect(logs.some((l) => l.level === ERROR && l.msg.includes('check FRAPPE_URL'))).toBe(true);
+	});
+
+	it('survives a Frappe outage: events reported while it is down all arrive once it is back', async () => {
+		await receiver.stop();
+		const reporter = await open({ retryMaxDelayMs: 100 });
+		for (let n = 0; n < 30; n++) reporter.report(n % 2 ? 'call-a' : 'call-b', 'quality.sample', sample(n));
+		await new Promise((r) => setTimeout(r, 400));
+		expect(reporter.pending).toBe(30);
+		expect(reporter.stats().failedAttempts).toBeGreaterThanOrEqual(3);
+		expect(logs.some((l) => typeof l.reason === 'string' && l.reason.includes('ECONNREFUSED'))).toBe(true);
+
+		await receiver.listen();
+		await receiver.waitForEvents(30, 5_000);
+		expect(reporter.pending).toBe(0);
+		expectContiguous(receiver.eventsOf('call-a'));
+		expectContiguous(receiver.eventsOf('call-b'));
+		expect(receiver.duplicates).toBe(0);
+	});
+
+	it('keeps events in a local outbox without a Frappe URL, continues sequences after a restart, and delivers once one is set', async () => {
+		const fetchSpy = (): Promise<Response> => Promise.reject(new Error('must not fetch in local-only mode'));
+		const local = await open({ frappeUrl: undefined, fetch: fetchSpy });
+		for (let n = 0; n < 3; n++) local.report('call-a', 'quality.sample', sample(n));
+		expect(local.pending).toBe(3);
+		await expect(local.drain(50)).resolves.toBe(false);
+		local.close();
+		expect(local.pending).toBe(3);
+		expect(logs.filter((l) => l.msg.includes('local outbox only'))).toHaveLength(1);
+
+		const again = await open({ frappeUrl: undefined, fetch: fetchSpy });
+		expect(again.pending).toBe(3);
+		for (let n = 3; n < 5; n++) again.report('call-a', 'quality.sample', sample(n));
+		again.close();
+
+		// A reporter that can reach Frappe picks the stored events up by itself.
+		await open();
+		await receiver.waitForEvents(5, 5_000);
+		const events = receiver.eventsOf('call-a');
+		expectContiguous(events);
+		expect(events.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+	});
+
+	it('close() is idempotent, cancels a request in flight, and a later report() is logged, not thrown', async () => {
+		receiver.fallback = { hang: true };
+		const reporter = await open({ requestTimeoutMs: 10_000 });
+		reporter.report('call-a', 'quality.sample', sample(0));
+		await receiver.waitForEvents(1);
+		reporter.close();
+		reporter.close();
+		expect(reporter.pending).toBe(1);
+		expect(() => reporter.report('call-a', 'quality.sample', sample(1))).not.toThrow();
+		expect(logs.some((l) => l.level === ERROR && l.msg.includes('already closed'))).toBe(true);
+		await expect(reporter.drain(100)).resolves.toBe(false);
+	});
+});
+
+describe('parseRetryAfter', () => {
+	it('reads delta-seconds and HTTP dates, and ignores garbage', () => {
+		const now = Date.parse('2026-01-01T00:00:00Z');
+		expect(parseRetryAfter('7', now)).toBe(7_000);
+		expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:03 GMT', now)).toBe(3_000);
+		expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
+		expect(parseRetryAfter('soon', now)).toBeUndefined();
+		expect(parseRetryAfter(null, now)).toBeUndefined();
+	});
+});

@@ -1,0 +1,169 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { httpDefValidator, signalingPushValidator, signalingResponseValidator } from '../src/contracts.js';
+import type { Sidecar } from '../src/Sidecar.js';
+import { assertNoLeaks, createRoom, joinParty, type MemorySink, ok, startSidecar, waitFor } from './helpers.js';
+
+let sidecar: Sidecar;
+let sink: MemorySink;
+let n = 0;
+const nextCallId = () => `VC-room-${++n}`;
+
+beforeAll(async () => {
+	({ sidecar, sink } = await startSidecar({ SIDECAR_QUALITY_INTERVAL_SEC: '0.3' }));
+});
+afterEach(async () => assertNoLeaks(sidecar));
+afterAll(async () => sidecar.close());
+
+describe('room lifecycle', () => {
+	it('runs created -> ringing -> connecting -> connected -> on_hold -> connected -> ended(hangup), with paused consumers and no leak', async () => {
+		const callId = nextCallId();
+		const status = await createRoom(sidecar, callId);
+		expect(httpDefValidator('RoomStatus')(status)).toBe(true);
+		expect(status.state).toBe('created');
+
+		const agent = await joinParty(sidecar, callId, 'agent@example.com', 'agent');
+		expect(sidecar.getRoom(callId)?.state).toBe('ringing');
+		const customer = await joinParty(sidecar, callId, 'INV-1', 'customer');
+		expect(sidecar.getRoom(callId)?.state).toBe('connected');
+		expect(sink.states(callId)).toEqual(['ringing', 'connecting', 'connected']);
+
+		// Each side got a paused consumer of the other's producer.
+		for (const [me, other] of [
+			[agent, customer],
+			[customer, agent],
+		] as const) {
+			const push = await waitFor(() => me.pushes.find((p) => p.event === 'consumer:new'), 3000, 'consumer:new');
+			expect(signalingPushValidator('consumer:new')(push.payload)).toBe(true);
+			const payload = push.payload as { consumerId: string; producerId: string; participantId: string };
+			expect(payload.producerId).toBe(other.producerId);
+			expect(payload.participantId).toBe(other.participantId);
+			const consumer = sidecar.getRoom(callId)?.participants.get(me.participantId)?.consumers.get(payload.consumerId);
+			expect(consumer?.paused).toBe(true);
+			await ok(me.socket, 'consumer:resume', { consumerId: payload.consumerId });
+			expect(consumer?.paused).toBe(false);
+		}
+		const routerDump = await sidecar.getRoom(callId)!.router.dump();
+		expect(routerDump.transportIds).toHaveLength(4);
+		expect(Object.keys(routerDump.mapProducerIdConsumerIds)).toHaveLength(2);
+
+		// Mute is pushed to the other side.
+		await ok(agent.socket, 'producer:mute', { producerId: agent.producerId });
+		const muted = await waitFor(() => customer.pushes.find((p) => p.event === 'participant:muted'));
+		expect(muted.payload).toEqual({ participantId: 'agent@example.com', muted: true });
+		await ok(agent.socket, 'producer:unmute', { producerId: agent.producerId });
+
+		// Hold pauses every party's consumers; only the agent may hold.
+		const customerHold = await customer.socket.timeout(3000).emitWithAck('call:hold', { onHold: true });
+		expect(customerHold).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+		await ok(agent.socket, 'call:hold', { onHold: true });
+		const room = sidecar.getRoom(callId)!;
+		expect(room.state).toBe('on_hold');
+		for (const p of room.participants.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(true);
+		await ok(agent.socket, 'call:hold', { onHold: false });
+		expect(room.state).toBe('connected');
+		for (const p of room.participants.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(false);
+
+		const stats = await ok(agent.socket, 'stats:get', {});
+		expect(signalingResponseValidator('stats:get')(stats)).toBe(true);
+		expect(stats.samples.map((s) => `${s.participantId}/${s.direction}`).sort()).toEqual(['INV-1/inbound', 'INV-1/outbound', 'agent@example.com/inbound', 'agent@example.com/outbound']);
+
+		const res = await fetch(`${sidecar.url}/api/rooms/${callId}`, { headers: { authorization: `Bearer test-secret-0123456789abcdefghij` } });
+		const live = await res.json();
+		expect(httpDefValidator('RoomStatus')(live)).toBe(true);
+		expect(live.participants).toHaveLength(2);
+
+		const ended = waitFor(() => customer.pushes.find((p) => p.event === 'call:state' && (p.payload as { state: string }).state === 'ended'));
+		const disconnected = new Promise((r) => customer.socket.once('disconnect', r));
+		await ok(agent.socket, 'call:hangup', {});
+		expect((await ended).payload).toEqual({ state: 'ended', reason: 'hangup' });
+		await disconnected;
+		expect(sidecar.getRoom(callId)).toBeUndefined();
+		expect(sink.states(callId)).toEqual(['ringing', 'connecting', 'connected', 'on_hold', 'connected', 'ended(hangup)']);
+		const left = sink.events.filter((e) => e.callId === callId && e.type === 'participant.left').map((e) => e.payload);
+		expect(left).toEqual(
+			expect.arrayContaining([
+				{ participantId: 'agent@example.com', role: 'agent', reason: 'call_ended' },
+				{ participantId: 'INV-1', role: 'customer', reason: 'call_ended' },
+			]),
+		);
+		expect(sink.events.filter((e) => e.callId === callId && e.type === 'participant.joined')).toHaveLength(2);
+		const final = await (await fetch(`${sidecar.url}/api/rooms/${callId}`, { headers: { authorization: `Bearer test-secret-0123456789abcdefghij` } })).json();
+		expect(final).toMatchObject({ callId, state: 'ended', endReason: 'hangup' });
+	});
+
+	it('reports a quality sample per participant and direction, pushed to the room', async () => {
+		const callId = nextCallId();
+		await createRoom(sidecar, callId);
+		const agent = await joinParty(sidecar, callId, 'agent-q', 'agent');
+		await joinParty(sidecar, callId, 'cust-q', 'customer');
+		await waitFor(() => sink.events.filter((e) => e.callId === callId && e.type === 'quality.sample').length >= 4, 3000, 'quality samples');
+		const push = await waitFor(() => agent.pushes.find((p) => p.event === 'quality:sample'));
+		expect(signalingPushValidator('quality:sample')(push.payload)).toBe(true);
+	});
+
+	it('a listen-only supervisor consumes but may not produce, and does not count as a party', async () => {
+		const callId = nextCallId();
+		await createRoom(sidecar, callId);
+		const agent = await joinParty(sidecar, callId, 'agent-s', 'agent');
+		const supervisor = await joinParty(sidecar, callId, 'sup-s', 'supervisor', { listenOnly: true });
+		expect(sidecar.getRoom(callId)?.state).toBe('ringing');
+		const refused = await supervisor.socket.timeout(3000).emitWithAck('transport:create', { direction: 'send' });
+		expect(refused).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+		await waitFor(() => supervisor.pushes.find((p) => p.event === 'consumer:new' && (p.payload as { producerId: string }).producerId === agent.producerId));
+		// A supervisor's hang-up only takes the supervisor out.
+		await ok(supervisor.socket, 'call:hangup', {});
+		expect(sidecar.getRoom(callId)?.state).toBe('ringing');
+		await waitFor(() => agent.pushes.find((p) => p.event === 'participant:left'));
+	});
+
+	it('ring timeout: the second party never joins -> missed(no_answer)', async () => {
+		const callId = nextCallId();
+		await sidecar.createRoom({ callId, ringTimeoutSec: 0.3 });
+		const agent = await joinParty(sidecar, callId, 'agent-r', 'agent');
+		await waitFor(() => agent.pushes.find((p) => p.event === 'call:state' && (p.payload as { state: string }).state === 'missed'));
+		expect(sink.states(callId)).toEqual(['ringing', 'missed(no_answer)']);
+	});
+
+	it('empty timeout: everybody left -> ended(room_empty); a party coming back in time cancels it', async () => {
+		const callId = nextCallId();
+		await sidecar.createRoom({ callId, emptyTimeoutSec: 0.5 });
+		const agent = await joinParty(sidecar, callId, 'agent-e', 'agent');
+		agent.socket.close();
+		await new Promise((r) => setTimeout(r, 200));
+		const again = await joinParty(sidecar, callId, 'agent-e', 'agent');
+		await new Promise((r) => setTimeout(r, 500));
+		expect(sidecar.getRoom(callId)?.state).toBe('ringing');
+		again.socket.close();
+		await waitFor(() => sidecar.getRoom(callId) === undefined, 3000, 'room closed');
+		expect(sink.states(callId)).toEqual(['ringing', 'ended(room_empty)']);
+	});
+
+	it('a connected call that loses a party goes reconnecting, and connected again when it is back', async () => {
+		const callId = nextCallId();
+		await createRoom(sidecar, callId);
+		await joinParty(sidecar, callId, 'agent-x', 'agent');
+		const customer = await joinParty(sidecar, callId, 'cust-x', 'customer');
+		customer.socket.close();
+		await waitFor(() => sidecar.getRoom(callId)?.state === 'reconnecting', 3000, 'reconnecting');
+		await joinParty(sidecar, callId, 'cust-x', 'customer');
+		expect(sidecar.getRoom(callId)?.state).toBe('connected');
+		expect(sink.states(callId)).toEqual(['ringing', 'connecting', 'connected', 'reconnecting', 'connected']);
+	});
+
+	it('max duration ends the call', async () => {
+		const callId = nextCallId();
+		await sidecar.createRoom({ callId, maxDurationSec: 0.3 });
+		await waitFor(() => sidecar.getRoom(callId) === undefined, 3000, 'room closed');
+		expect(sink.states(callId)).toEqual(['ended(max_duration)']);
+	});
+
+	it('a reconnecting socket of the same participant replaces the old one', async () => {
+		const callId = nextCallId();
+		await createRoom(sidecar, callId);
+		const first = await joinParty(sidecar, callId, 'agent-d', 'agent');
+		const gone = new Promise((r) => first.socket.once('disconnect', r));
+		await joinParty(sidecar, callId, 'agent-d', 'agent');
+		await gone;
+		expect(sidecar.getRoom(callId)?.participants.size).toBe(1);
+	});
+});
