@@ -222,7 +222,7 @@ describe('CallEventReporter', () => {
 
 		await receiver.listen();
 		await receiver.waitForEvents(30, 5_000);
-		expect(reporter.pending).toBe(0);
+		await expect.poll(() => reporter.pending, { timeout: 5_000 }).toBe(0);
 		expectContiguous(receiver.eventsOf('call-a'));
 		expectContiguous(receiver.eventsOf('call-b'));
 		expect(receiver.duplicates).toBe(0);

@@ -300,7 +300,7 @@ export class CallEventReporter implements CallEventSink {
 	#handleOutcome(sent: OutboxEntry[], outcome: DeliveryOutcome): boolean {
 		switch (outcome.kind) {
 			case 'delivered': {
-				this.#outbox.remove(sent.slice(1));
+				this.#outbox.remove(sent);
 				this.#stats.delivered += sent.length;
 				if (this.#consecutiveFailures > 0) {
 					this.#logger.info({ afterFailures: this.#consecutiveFailures }, 'deliver() | Frappe accepts events again');
