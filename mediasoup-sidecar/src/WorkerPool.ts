@@ -116,6 +116,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			...(workerBin ? { workerBin } : {}),
 			...(rtc.mode === 'port-range' ? { rtcMinPort: rtc.minPort, rtcMaxPort: rtc.maxPort } : {}),
 		});
+		// mediasoup closes every worker on SIGINT/SIGTERM by itself; the sidecar drains calls
+		// first and closes the pool last, so the pool alone decides when a worker ends.
+		const onSignal = (worker as unknown as { onSignal?: (...args: unknown[]) => void }).onSignal;
+		if (onSignal) {
+			process.removeListener('SIGINT', onSignal);
+			process.removeListener('SIGTERM', onSignal);
+		}
 		let webRtcServer: ms.WebRtcServer | undefined;
 		if (rtc.mode === 'webrtc-server') {
 			// basePort 0: let the worker pick free ports (tests).

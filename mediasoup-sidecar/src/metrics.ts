@@ -12,7 +12,7 @@ export class SidecarMetrics implements QualityCounters {
 
 	constructor(source: { rooms: () => Iterable<Room>; pool: () => WorkerPool | undefined }) {
 		const registers = [this.registry];
-		client.collectDefaultMetrics({ register: this.registry, prefix: 'sidecar_process_' });
+		client.collectDefaultMetrics({ register: this.registry, prefix: 'sidecar_' });
 		const count = (pick: (room: Room) => number) => () => {
 			let n = 0;
 			for (const room of source.rooms()) n += pick(room);
@@ -38,6 +38,10 @@ export class SidecarMetrics implements QualityCounters {
 		}
 		this.#packets = new client.Counter({ name: 'sidecar_rtp_packets_total', help: 'RTP packets through the SFU (sampled per quality interval)', labelNames: ['direction'], registers });
 		this.#bytes = new client.Counter({ name: 'sidecar_rtp_bytes_total', help: 'RTP bytes through the SFU (sampled per quality interval)', labelNames: ['direction'], registers });
+		for (const direction of ['inbound', 'outbound']) {
+			this.#packets.inc({ direction }, 0);
+			this.#bytes.inc({ direction }, 0);
+		}
 		this.workerDeaths = new client.Counter({ name: 'sidecar_worker_deaths_total', help: 'mediasoup workers that died', registers });
 		new client.Gauge({
 			name: 'sidecar_worker_cpu_seconds',
