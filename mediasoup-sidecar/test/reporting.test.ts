@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import client from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CallEventReporter, type CallEventReporterOptions } from '../src/reporting/index.js';
+import { CallEventReporter, registerReporterMetrics, type CallEventReporterOptions } from '../src/reporting/index.js';
 import { parseRetryAfter } from '../src/reporting/frappe-client.js';
 import { FrappeReceiver, type ReceivedEvent } from './fakes/frappe-receiver.js';
 
@@ -262,6 +263,29 @@ describe('CallEventReporter', () => {
 		expect(() => reporter.report('call-a', 'quality.sample', sample(1))).not.toThrow();
 		expect(logs.some((l) => l.level === ERROR && l.msg.includes('already closed'))).toBe(true);
 		await expect(reporter.drain(100)).resolves.toBe(false);
+	});
+});
+
+describe('registerReporterMetrics', () => {
+	it('exposes pending, delivered, failures and dead letters for Prometheus', async () => {
+		receiver.rejectEvent = (e) => numberOf(e) === 1;
+		receiver.plan.push({ status: 503 });
+		const reporter = await open();
+		const registry = new client.Registry();
+		registerReporterMetrics(registry, reporter);
+		for (let n = 0; n < 4; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		expect(await registry.getSingleMetricAsString('sidecar_outbox_pending')).toMatch(/^sidecar_outbox_pending 4$/m);
+
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		const text = await registry.metrics();
+		expect(text).toMatch(/^sidecar_outbox_pending 0$/m);
+		expect(text).toMatch(/^sidecar_outbox_dead_letters 1$/m);
+		expect(text).toMatch(/^sidecar_call_events_delivered_total 3$/m);
+		expect(text).toMatch(/^sidecar_call_events_dead_lettered_total 1$/m);
+		// The 503, the refused batch of four, then the single refused event.
+		expect(text).toMatch(/^sidecar_call_event_post_failures_total 3$/m);
+		// Counters only grow, scrape after scrape.
+		expect(await registry.metrics()).toMatch(/^sidecar_call_events_delivered_total 3$/m);
 	});
 });
 

@@ -1,3 +1,5 @@
+export { registerReporterMetrics } from './metrics.js';
+export type { DeadLetter } from './outbox.js';
 export {
 	CallEventReporter,
 	type CallEvent,
@@ -6,4 +8,3 @@ export {
 	type CallEventType,
 	type ReporterStats,
 } from './reporter.js';
-export type { DeadLetter } from './outbox.js';

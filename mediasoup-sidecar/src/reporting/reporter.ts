@@ -88,6 +88,7 @@ export class CallEventReporter implements CallEventSink {
 	#stats = { delivered: 0, failedAttempts: 0, deadLettered: 0, invalidDropped: 0 };
 	#closed = false;
 	#pendingAtClose = 0;
+	#deadLettersAtClose = 0;
 	#running: Promise<void> | null = null;
 	#kickedWhileRunning = false;
 	#kickScheduled: NodeJS.Immediate | null = null;
@@ -170,7 +171,7 @@ export class CallEventReporter implements CallEventSink {
 		return {
 			...this.#stats,
 			pending: this.pending,
-			deadLetterStored: this.#closed ? 0 : this.#outbox.deadLetterCount,
+			deadLetterStored: this.#closed ? this.#deadLettersAtClose : this.#outbox.deadLetterCount,
 		};
 	}
 
@@ -240,6 +241,7 @@ export class CallEventReporter implements CallEventSink {
 	close(): void {
 		if (this.#closed) return;
 		this.#pendingAtClose = this.#outbox.pendingCount;
+		this.#deadLettersAtClose = this.#outbox.deadLetterCount;
 		this.#closed = true;
 		if (this.#kickScheduled) clearImmediate(this.#kickScheduled);
 		if (this.#retryTimer) clearTimeout(this.#retryTimer);
@@ -267,6 +269,7 @@ export class CallEventReporter implements CallEventSink {
 			.catch((error: unknown) => {
 				// Only the outbox can throw here (disk full, I/O error): try again later.
 				this.#logger.error({ err: error }, 'deliver() | outbox error');
+				this.#consecutiveFailures++;
 				this.#scheduleRetry();
 			})
 			.finally(() => {
@@ -321,6 +324,7 @@ export class CallEventReporter implements CallEventSink {
 				return false;
 			}
 			case 'rejected': {
+				this.#stats.failedAttempts++;
 				const last = sent[sent.length - 1];
 				if (sent.length > 1 && last) {
 					// One bad event must not take the good ones of its batch down with it.
