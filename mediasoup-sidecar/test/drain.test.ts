@@ -65,7 +65,7 @@ describe('SIGTERM drain of the real CLI', () => {
 		await joinParty(handle, 'VC-drain', 'cust-drain', 'customer');
 
 		child!.kill('SIGTERM');
-		await expect.poll(async () => (await (await fetch(`${url}/health`)).json()).status, { timeout: 3000 }).toBe('draining');
+		await expect.poll(async () => ((await (await fetch(`${url}/health`)).json()) as { status: string }).status, { timeout: 3000 }).toBe('draining');
 		const refused = await fetch(`${url}/api/rooms`, { method: 'POST', headers: authJson, body: JSON.stringify({ callId: 'VC-late' }) });
 		expect(refused.status).toBe(503);
 		expect(await refused.json()).toMatchObject({ error: 'draining' });

@@ -6,7 +6,7 @@ import { ajv } from '../src/contracts.js';
 import type { CallEventReporterLike, CallEventType } from '../src/events.js';
 import { Sidecar } from '../src/Sidecar.js';
 import { mintCallToken } from '../src/tokens.js';
-import type { Ack, ClientToServerEvents, Role, ServerToClientEvents, SignalingRequests } from '../src/types.js';
+import type { Ack, ClientToServerEvents, Role, RoomStatus, ServerToClientEvents, SignalingRequests } from '../src/types.js';
 
 export const SECRET = 'test-secret-0123456789abcdefghij';
 
@@ -157,12 +157,12 @@ export async function waitFor<T>(read: () => T | undefined | false, timeoutMs = 
 	}
 }
 
-export async function createRoom(sidecar: Sidecar, callId: string, extra: Record<string, unknown> = {}) {
+export async function createRoom(sidecar: Sidecar, callId: string, extra: Record<string, unknown> = {}): Promise<RoomStatus> {
 	const res = await fetch(`${sidecar.url}/api/rooms`, {
 		method: 'POST',
 		headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
 		body: JSON.stringify({ callId, ...extra }),
 	});
 	expect(res.status).toBe(201);
-	return res.json();
+	return (await res.json()) as RoomStatus;
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { httpDefValidator, signalingPushValidator, signalingResponseValidator } from '../src/contracts.js';
 import type { Sidecar } from '../src/Sidecar.js';
+import type { RoomStatus } from '../src/types.js';
 import { assertNoLeaks, createRoom, joinParty, type MemorySink, ok, startSidecar, waitFor } from './helpers.js';
 
 let sidecar: Sidecar;
@@ -63,12 +64,16 @@ describe('room lifecycle', () => {
 		expect(room.state).toBe('connected');
 		for (const p of room.participants.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(false);
 
+		const restarted = await ok(agent.socket, 'transport:restartIce', { transportId: agent.sendTransportId });
+		expect(signalingResponseValidator('transport:restartIce')(restarted)).toBe(true);
+		expect(room.state).toBe('connected');
+
 		const stats = await ok(agent.socket, 'stats:get', {});
 		expect(signalingResponseValidator('stats:get')(stats)).toBe(true);
 		expect(stats.samples.map((s) => `${s.participantId}/${s.direction}`).sort()).toEqual(['INV-1/inbound', 'INV-1/outbound', 'agent@example.com/inbound', 'agent@example.com/outbound']);
 
 		const res = await fetch(`${sidecar.url}/api/rooms/${callId}`, { headers: { authorization: `Bearer test-secret-0123456789abcdefghij` } });
-		const live = await res.json();
+		const live = (await res.json()) as RoomStatus;
 		expect(httpDefValidator('RoomStatus')(live)).toBe(true);
 		expect(live.participants).toHaveLength(2);
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../src/Sidecar.js';
+import type { Health } from '../src/types.js';
 import { assertNoLeaks, createRoom, joinParty, type MemorySink, ok, startSidecar, waitFor } from './helpers.js';
 
 let sidecar: Sidecar;
@@ -41,7 +42,7 @@ describe('worker death', () => {
 			return pids.length === 2 && !pids.includes(victimPid) && sidecar.pool.slots.every((s) => !s.worker.died);
 		}, 5000, 'worker replaced');
 		expect(replaced).toBe(true);
-		const health = await (await fetch(`${sidecar.url}/health`)).json();
+		const health = (await (await fetch(`${sidecar.url}/health`)).json()) as Health;
 		expect(health.status).toBe('ok');
 
 		await createRoom(sidecar, 'VC-after');
