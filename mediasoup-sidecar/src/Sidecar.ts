@@ -204,7 +204,7 @@ export class Sidecar {
 		while (this.#rooms.size > 0 && Date.now() < deadline) await sleep(Math.min(200, Math.max(1, deadline - Date.now())));
 		for (const room of [...this.#rooms.values()]) room.close('ended', 'sidecar_shutdown');
 		const flushed = await this.reporter.drain(10_000);
-		if (!flushed) this.logger.warn({ pending: this.reporter.pending }, 'outbox not fully delivered; it is kept on disk for the next start');
+		if (!flushed && this.config.frappe) this.logger.warn({ pending: this.reporter.pending }, 'outbox not fully delivered; it is kept on disk for the next start');
 		await this.close();
 	}
 

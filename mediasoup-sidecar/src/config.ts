@@ -86,7 +86,9 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment; defaults are the dev defaults of scripts/start.sh. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
-	const parsed = envSchema.safeParse(env);
+	// An empty variable (FOO= in a unit file) means "not set".
+	const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+	const parsed = envSchema.safeParse(set);
 	if (!parsed.success) {
 		const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
 		throw new ConfigError(`invalid sidecar configuration:\n${lines.join('\n')}`);
