@@ -9,7 +9,7 @@ import { DrainingError, InvalidStateError, NotFoundError } from './errors.js';
 import type { CallEventReporterLike } from './events.js';
 import { createHttpHandler } from './http.js';
 import { SidecarMetrics } from './metrics.js';
-import { CallEventReporter } from './reporting/index.js';
+import { CallEventReporter, registerReporterMetrics } from './reporting/index.js';
 import { Room } from './Room.js';
 import { createSignalingServer, type SignalingServer } from './signaling.js';
 import type { CreateRoomRequest, EndReason, Health, RoomStatus } from './types.js';
@@ -74,6 +74,7 @@ export class Sidecar {
 		this.#pool = pool;
 		this.metrics = new SidecarMetrics({ rooms: () => this.#rooms.values(), pool: () => this.#pool });
 		pool.on('workerdied', () => this.metrics.workerDeaths.inc());
+		if (reporter.stats) registerReporterMetrics(this.metrics.registry, { stats: () => reporter.stats!() });
 		this.#http = createServer(createHttpHandler(this, logger));
 		this.#http.headersTimeout = 10_000;
 		this.#http.requestTimeout = 30_000;

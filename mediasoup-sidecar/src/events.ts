@@ -1,4 +1,5 @@
 // The reporting interface agreed with src/reporting/ (CallEventReporter implements it).
+import type { ReporterStats } from './reporting/index.js';
 
 export type CallEventType = 'call.state_changed' | 'participant.joined' | 'participant.left' | 'quality.sample';
 
@@ -12,4 +13,6 @@ export interface CallEventReporterLike extends CallEventSink {
 	readonly pending: number;
 	drain(timeoutMs: number): Promise<boolean>;
 	close(): void;
+	/** Outbox figures for /metrics, when the reporter keeps them. */
+	stats?(): ReporterStats;
 }
