@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
+import { validateAndNormalizeRtpCapabilities } from 'mediasoup/ortc';
 import type { Logger } from 'pino';
 import { callStates } from './contracts.js';
 import { InvalidRequestError, InvalidStateError, SidecarError } from './errors.js';
@@ -156,9 +157,13 @@ export class Room extends EventEmitter<RoomEvents> {
 	join(participant: Participant, rtpCapabilities: ms.RtpCapabilities): SignalingRequests['call:join'][1] {
 		this.#assertOpen();
 		if (participant.joined) throw new InvalidStateError('already joined');
-		const opus = rtpCapabilities.codecs?.some(
-			(c) => typeof c === 'object' && c !== null && c.kind === 'audio' && c.mimeType?.toLowerCase() === 'audio/opus' && c.clockRate === 48000,
-		);
+		const normalized = structuredClone(rtpCapabilities);
+		try {
+			validateAndNormalizeRtpCapabilities(normalized);
+		} catch (err) {
+			throw new InvalidRequestError(`rtpCapabilities: ${(err as Error).message}`);
+		}
+		const opus = normalized.codecs?.some((c) => c.kind === 'audio' && c.mimeType.toLowerCase() === 'audio/opus' && c.clockRate === 48000);
 		if (!opus) throw new InvalidRequestError('rtpCapabilities: no audio/opus 48000 codec');
 		participant.rtpCapabilities = rtpCapabilities;
 		this.#sink.report(this.callId, 'participant.joined', {
@@ -170,7 +175,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		const others: ParticipantInfo[] = [...this.#participants.values()].filter((p) => p !== participant && p.joined).map((p) => p.info());
 		this.#evaluate();
 		// Consumers for the producers already there, if a recv transport exists yet.
-		void this.#consumeAll(participant);
+		this.#consumeAll(participant);
 		return { participantId: participant.id, role: participant.role, state: this.#state, participants: others };
 	}
 
@@ -186,7 +191,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			throw new InvalidStateError('participant left');
 		}
 		participant.addTransport(transport);
-		if (direction === 'recv' && participant.joined) void this.#consumeAll(participant);
+		if (direction === 'recv' && participant.joined) this.#consumeAll(participant);
 		return {
 			transportId: transport.id,
 			iceParameters: transport.iceParameters,
@@ -212,7 +217,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		const transport = participant.assertAndGetTransport(transportId, 'send');
 		const producer = await asInvalidRequest(() => transport.produce({ kind: 'audio', rtpParameters, appData: { participantId: participant.id } }));
 		participant.addProducer(producer);
-		for (const other of this.#participants.values()) if (other !== participant) void this.#consume(other, participant, producer);
+		for (const other of this.#participants.values()) if (other !== participant) this.#consumeLogged(other, participant, producer);
 		this.#evaluate();
 		return { producerId: producer.id };
 	}
@@ -341,11 +346,17 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#evaluate();
 	}
 
-	async #consumeAll(consumer: Participant): Promise<void> {
+	#consumeAll(consumer: Participant): void {
 		for (const other of this.#participants.values()) {
 			if (other === consumer) continue;
-			for (const producer of other.producers.values()) await this.#consume(consumer, other, producer);
+			for (const producer of other.producers.values()) this.#consumeLogged(consumer, other, producer);
 		}
+	}
+
+	#consumeLogged(consumer: Participant, producerOwner: Participant, producer: ms.Producer): void {
+		this.#consume(consumer, producerOwner, producer).catch((err: unknown) =>
+			this.#logger.error({ err, participantId: consumer.id, producerId: producer.id }, 'could not create a consumer'),
+		);
 	}
 
 	async #consume(consumer: Participant, producerOwner: Participant, producer: ms.Producer): Promise<void> {

@@ -3,6 +3,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { RtcConfig } from './config.js';
+import { SidecarError } from './errors.js';
 
 export interface WorkerSlot {
 	readonly index: number;
@@ -70,7 +71,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			if (slot.worker.died || slot.worker.closed) continue;
 			if (!best || slot.rooms < best.rooms) best = slot;
 		}
-		if (!best) throw new Error('no mediasoup worker is alive');
+		if (!best) throw new SidecarError('internal', 'no mediasoup worker is alive', 503, 'no_worker_available');
 		return best;
 	}
 

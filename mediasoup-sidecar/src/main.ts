@@ -18,6 +18,9 @@ async function main(): Promise<void> {
 	if (config.secretGenerated) sidecar.logger.warn('SIDECAR_SECRET is not set: a random secret was generated for this run (dev only; Frappe cannot reach this sidecar)');
 	if (config.demo) console.log(`Demo page: ${sidecar.url}/demo/`);
 
+	// One bad promise must not take every live call down with the process.
+	process.on('unhandledRejection', (err) => sidecar.logger.error({ err }, 'unhandled rejection'));
+
 	let stopping = false;
 	const stop = (signal: NodeJS.Signals) => {
 		if (stopping) return;

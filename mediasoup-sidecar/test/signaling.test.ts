@@ -110,6 +110,14 @@ describe('signaling error paths leave the room untouched', () => {
 		// A recv transport cannot produce.
 		await expectRefused('producer:create', { transportId: agent.recvTransportId, kind: 'audio', rtpParameters: good }, 'invalid_request');
 		await expectRefused('call:join', { rtpCapabilities: { codecs: [] } }, 'invalid_state');
+		// Capabilities mediasoup refuses are refused at join, before any consumer is made with them.
+		const late = await connect(sidecar, await tokenFor(callId, 'late-3', 'customer'));
+		for (const rtpCapabilities of [{ codecs: ['opus'] }, { codecs: [{ kind: 'audio', mimeType: 'audio/opus' }] }, { codecs: [{ kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, preferredPayloadType: 0 }] }]) {
+			const ack = await request(late, 'call:join', { rtpCapabilities });
+			expect(ack, JSON.stringify(rtpCapabilities)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+		}
+		expect(sidecar.getRoom(callId)?.participants.get('late-3')?.joined).toBe(false);
+		late.close();
 	});
 
 	it('malformed payloads -> invalid_request', async () => {
