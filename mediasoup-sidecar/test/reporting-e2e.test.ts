@@ -114,6 +114,14 @@ describe('outbox durability of the real sidecar', () => {
 			expect(events.filter((e) => e.type === 'participant.left').map((e) => e.payload.participantId)).toEqual([`agent-${callId}`]);
 		}
 
+		const health = (await (await fetch(`${second.url}/health`)).json()) as { outboxPending: number };
+		expect(health.outboxPending).toBe(0);
+		const metrics = await (await fetch(`${second.url}/metrics`)).text();
+		expect(metrics).toMatch(/^sidecar_outbox_pending 0$/m);
+		// The restarted process delivered what the killed one had not had acknowledged.
+		const deliveredAfterRestart = Number(/^sidecar_call_events_delivered_total (\d+)$/m.exec(metrics)?.[1]);
+		expect(deliveredAfterRestart).toBeGreaterThan(0);
+
 		// SIGTERM drains the (now empty) outbox and exits cleanly.
 		second.proc.kill('SIGTERM');
 		expect((await second.exited).code).toBe(0);

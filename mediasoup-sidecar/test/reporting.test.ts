@@ -129,15 +129,19 @@ describe('CallEventReporter', () => {
 		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'teleported' });
 		reporter.report('call a with spaces', 'call.state_changed', { from: 'created', to: 'ringing' });
 		reporter.report('call-a', 'quality.sample', { ...sample(1), packetLossPct: 140 });
+		// 0/0 from empty stats: JSON would turn it into null, which the contract refuses.
+		reporter.report('call-a', 'quality.sample', { ...sample(2), jitterMs: Number.NaN });
 		expect(reporter.pending).toBe(0);
-		expect(reporter.stats().invalidDropped).toBe(3);
+		expect(reporter.stats().invalidDropped).toBe(4);
 		const errors = logs.filter((l) => l.level === ERROR && l.msg.includes('violates contracts/call-events.schema.json'));
-		expect(errors).toHaveLength(3);
+		expect(errors).toHaveLength(4);
 		expect(errors[0]).toHaveProperty('event.payload.to', 'teleported');
 
-		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'ringing' });
+		// An undefined optional field is simply absent on the wire.
+		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'ringing', reason: undefined });
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
 		expect(receiver.eventsOf('call-a').map((e) => e.sequence)).toEqual([1]);
+		expect(receiver.eventsOf('call-a')[0]!.payload).toEqual({ from: 'created', to: 'ringing' });
 		expect(receiver.events.size).toBe(1);
 	});
 

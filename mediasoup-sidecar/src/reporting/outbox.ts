@@ -107,11 +107,11 @@ export class Outbox {
 	}
 
 	/**
-	 * Takes the call's next sequence number and stores the event that `build`
-	 * makes with it, in one transaction. When `build` returns null (the event
+	 * Takes the call's next sequence number and stores the event (JSON) that
+	 * `build` makes with it, in one transaction. When `build` returns null (the event
 	 * is invalid) nothing is stored and the sequence is not consumed.
 	 */
-	append<E extends { eventId: string }>(callId: string, build: (sequence: number) => E | null): E | null {
+	append(callId: string, build: (sequence: number) => { eventId: string; body: string } | null): { eventId: string } | null {
 		this.#db.exec('BEGIN IMMEDIATE');
 		try {
 			const row = this.#nextSequence.get(callId, Date.now()) as { last_sequence: number };
@@ -120,7 +120,7 @@ export class Outbox {
 				this.#db.exec('ROLLBACK');
 				return null;
 			}
-			this.#insertEvent.run(event.eventId, callId, JSON.stringify(event));
+			this.#insertEvent.run(event.eventId, callId, event.body);
 			this.#db.exec('COMMIT');
 			return event;
 		} catch (error) {

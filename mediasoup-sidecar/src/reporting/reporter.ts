@@ -190,7 +190,7 @@ export class CallEventReporter implements CallEventSink {
 			this.#logger.error({ callId, type, payload }, 'report() | reporter already closed, event lost');
 			return;
 		}
-		let stored: CallEvent | null;
+		let stored: { eventId: string } | null;
 		try {
 			stored = this.#outbox.append(callId, (sequence) => {
 				const event: CallEvent = {
@@ -202,7 +202,9 @@ export class CallEventReporter implements CallEventSink {
 					type,
 					payload,
 				};
-				if (callEventValidator(event)) return event;
+				// Validate exactly what will be sent: JSON drops undefined and calls toJSON().
+				const body = JSON.stringify(event);
+				if (callEventValidator(JSON.parse(body))) return { eventId: event.eventId, body };
 				this.#stats.invalidDropped++;
 				this.#logger.error(
 					{ event, errors: describeErrors(callEventValidator.errors) },
