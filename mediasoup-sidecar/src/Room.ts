@@ -58,6 +58,11 @@ export interface RoomCreateOptions {
 
 const TERMINAL = new Set<CallState>(['ended', 'missed', 'failed']);
 
+// Per participant: an audio call needs one send and one recv transport and one producer;
+// the slack covers a client recreating a failed transport. A token holder gets no more.
+const MAX_TRANSPORTS_PER_PARTICIPANT = 4;
+const MAX_PRODUCERS_PER_PARTICIPANT = 2;
+
 /**
  * One call: one router on the least-loaded worker, its participants, its
  * state machine (contracts/call-states.json) and its timers.
@@ -182,6 +187,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	async createTransport(participant: Participant, direction: 'send' | 'recv'): Promise<TransportOptions> {
 		this.#assertOpen();
 		if (direction === 'send') participant.assertMayProduce();
+		if (participant.transports.size >= MAX_TRANSPORTS_PER_PARTICIPANT) throw new InvalidStateError(`at most ${MAX_TRANSPORTS_PER_PARTICIPANT} transports per participant`);
 		const transport = await this.#router.createWebRtcTransport<TransportAppData>({
 			...this.#pool.webRtcTransportOptions(this.#slot),
 			appData: { direction },
@@ -215,6 +221,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		participant.assertMayProduce();
 		if (!participant.joined) throw new InvalidStateError('join the call before producing');
 		const transport = participant.assertAndGetTransport(transportId, 'send');
+		if (participant.producers.size >= MAX_PRODUCERS_PER_PARTICIPANT) throw new InvalidStateError(`at most ${MAX_PRODUCERS_PER_PARTICIPANT} producers per participant`);
 		const producer = await asInvalidRequest(() => transport.produce({ kind: 'audio', rtpParameters, appData: { participantId: participant.id } }));
 		participant.addProducer(producer);
 		for (const other of this.#participants.values()) if (other !== participant) this.#consumeLogged(other, participant, producer);
@@ -429,13 +436,16 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 }
 
-/** mediasoup throws TypeError / UnsupportedError for parameters it refuses: the caller's fault. */
+/**
+ * mediasoup refuses parameters it cannot use with TypeError / UnsupportedError (and
+ * worker errors such as a MID already in use): the caller's fault, and nothing was created.
+ */
 async function asInvalidRequest<T>(fn: () => Promise<T>): Promise<T> {
 	try {
 		return await fn();
 	} catch (err) {
-		if (err instanceof SidecarError) throw err;
-		if (err instanceof TypeError || (err instanceof Error && err.name === 'UnsupportedError')) throw new InvalidRequestError(err.message);
-		throw err;
+		if (err instanceof SidecarError || !(err instanceof Error)) throw err;
+		if (err.name === 'InvalidStateError') throw new InvalidStateError(err.message);
+		throw new InvalidRequestError(err.message);
 	}
 }

@@ -103,7 +103,7 @@ export const CLIENT_RTP_CAPABILITIES = {
 
 export function opusRtpParameters(ssrc: number) {
 	return {
-		mid: '0',
+		mid: String(ssrc % 1000),
 		codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1, usedtx: 1 }, rtcpFeedback: [] }],
 		headerExtensions: [],
 		encodings: [{ ssrc }],

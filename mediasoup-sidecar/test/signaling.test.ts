@@ -8,6 +8,7 @@ import {
 	FAKE_DTLS,
 	joinParty,
 	type MemorySink,
+	ok,
 	opusRtpParameters,
 	type Party,
 	request,
@@ -145,6 +146,17 @@ describe('signaling error paths leave the room untouched', () => {
 		const closed = new Promise<string>((r) => agent.socket.once('disconnect', r));
 		agent.socket.emit('producer:create', { padding: 'x'.repeat(1024 * 1024) } as never, () => {});
 		expect(await closed).toMatch(/transport/);
+	});
+
+	it('caps transports and producers per participant', async () => {
+		callId = nextCallId();
+		await createRoom(sidecar, callId);
+		agent = await joinParty(sidecar, callId, 'agent-5', 'agent');
+		await ok(agent.socket, 'producer:create', { transportId: agent.sendTransportId, kind: 'audio', rtpParameters: opusRtpParameters(555) });
+		await expectRefused('producer:create', { transportId: agent.sendTransportId, kind: 'audio', rtpParameters: opusRtpParameters(556) }, 'invalid_state');
+		await ok(agent.socket, 'transport:create', { direction: 'recv' });
+		await ok(agent.socket, 'transport:create', { direction: 'recv' });
+		await expectRefused('transport:create', { direction: 'recv' }, 'invalid_state');
 	});
 
 	it('a request before call:join is refused with invalid_state', async () => {
