@@ -27,14 +27,12 @@ export interface SignalingOptions {
 	isDraining(): boolean;
 }
 
-/** Error of a refused connection: the client sees message (= code) and data.code in connect_error. */
+/** A refused connection: the client's connect_error has message = code and data = { code, message }. */
 class ConnectError extends Error {
-	readonly data: { code: string };
+	readonly data: { code: string; message: string };
 	constructor(code: string, message: string) {
 		super(code);
-		this.data = { code };
-		this.message = code;
-		this.stack = message;
+		this.data = { code, message };
 	}
 }
 
