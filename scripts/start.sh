@@ -14,7 +14,11 @@ va_npm_ci "$VA_ROOT/mediasoup-sidecar"
 cd "$VA_ROOT/mediasoup-sidecar"
 va_log "Building the sidecar"
 npm run --silent build
-if [ -f demo/package.json ] && grep -q '"build"' demo/package.json; then
+# The demo page (mediasoup-sidecar/demo/, served from demo/dist/ at /demo/).
+if [ -f demo/build.mjs ]; then
+  va_log "Building the demo page"
+  node demo/build.mjs
+elif [ -f demo/package.json ] && grep -q '"build"' demo/package.json; then
   va_log "Building the demo page"
   (cd demo && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build)
 fi
