@@ -25,6 +25,7 @@ fi
 
 export SIDECAR_HOST="${SIDECAR_HOST:-127.0.0.1}"
 export SIDECAR_NUM_WORKERS="${SIDECAR_NUM_WORKERS:-1}"
-export SIDECAR_DEMO="${SIDECAR_DEMO:-1}"
+# The demo mints call tokens for anyone: on by default only when no Frappe is configured.
+if [ -z "${FRAPPE_URL:-}" ]; then export SIDECAR_DEMO="${SIDECAR_DEMO:-1}"; fi
 va_log "Starting the sidecar (Ctrl-C drains and stops it)"
 exec node dist/main.js
