@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -89,7 +89,7 @@ describe('CallEventReporter', () => {
 		expect(reporter.stats()).toMatchObject({ delivered: 250, failedAttempts: 0, deadLettered: 0, pending: 0 });
 	});
 
-	it('honours a smaller batchSize and rejects one beyond the contract', async () => {
+	it('honours a smaller batchSize; refuses bad options and an unusable outbox with a clear error', async () => {
 		const reporter = await open({ batchSize: 4 });
 		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.sample', sample(n));
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
@@ -97,6 +97,12 @@ describe('CallEventReporter', () => {
 		await expect(open({ batchSize: 101 })).rejects.toThrow(/batchSize/);
 		await expect(open({ apiSecret: undefined })).rejects.toThrow(/apiKey and apiSecret/);
 		await expect(open({ frappeUrl: 'ftp://frappe' })).rejects.toThrow(/http/);
+		writeFileSync(path.join(dir, 'not-a-dir'), 'x');
+		await expect(open({ outboxPath: path.join(dir, 'not-a-dir') })).rejects.toThrow(/cannot open the call-event outbox .*not-a-dir/);
+		const garbage = path.join(dir, 'garbage');
+		mkdirSync(garbage);
+		writeFileSync(path.join(garbage, 'call-events.sqlite'), 'this is not a database, just bytes '.repeat(100));
+		await expect(open({ outboxPath: garbage })).rejects.toThrow(/cannot open the call-event outbox .*garbage.*not a database/);
 	});
 
 	it('delivers every event of one report burst in the same order it was reported, across event types', async () => {

@@ -45,8 +45,13 @@ export class Outbox {
 	#closed = false;
 
 	static open(dir: string): Outbox {
-		mkdirSync(dir, { recursive: true });
-		return new Outbox(path.join(dir, 'call-events.sqlite'));
+		const file = path.join(dir, 'call-events.sqlite');
+		try {
+			mkdirSync(dir, { recursive: true });
+			return new Outbox(file);
+		} catch (error) {
+			throw new Error(`cannot open the call-event outbox ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+		}
 	}
 
 	private constructor(file: string) {
