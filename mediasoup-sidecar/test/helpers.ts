@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { pino } from 'pino';
 import { loadConfig, type SidecarConfig } from '../src/config.js';
-import { ajv } from '../src/contracts.js';
+import { ajv, signalingPushValidator, signalingResponseValidator } from '../src/contracts.js';
 import type { CallEventReporterLike, CallEventType } from '../src/events.js';
 import { Sidecar } from '../src/Sidecar.js';
 import { mintCallToken } from '../src/tokens.js';
@@ -93,6 +93,9 @@ export function request<E extends keyof SignalingRequests>(socket: ClientSocket,
 export async function ok<E extends keyof SignalingRequests>(socket: ClientSocket, event: E, payload: unknown): Promise<SignalingRequests[E][1]> {
 	const ack = await request(socket, event, payload);
 	if (!ack.ok) throw new Error(`${event} failed: ${ack.error.code} ${ack.error.message}`);
+	// Every successful ack the tests see must match the contract's response schema.
+	const validate = signalingResponseValidator(event);
+	if (!validate(ack.data)) throw new Error(`${event} ack outside the contract: ${JSON.stringify(validate.errors)}`);
 	return ack.data;
 }
 
@@ -132,7 +135,11 @@ export interface Party {
 export async function joinParty(sidecar: Sidecar, callId: string, participantId: string, role: Role, opts: { produce?: boolean; listenOnly?: boolean } = {}): Promise<Party> {
 	const socket = await connect(sidecar, await tokenFor(callId, participantId, role, { listenOnly: opts.listenOnly }));
 	const pushes: Party['pushes'] = [];
-	socket.onAny((event: string, payload: unknown) => pushes.push({ event, payload }));
+	socket.onAny((event: string, payload: unknown) => {
+		const validate = signalingPushValidator(event);
+		if (!validate(payload)) throw new Error(`push ${event} outside the contract: ${JSON.stringify(validate.errors)}`);
+		pushes.push({ event, payload });
+	});
 	await ok(socket, 'router:capabilities', {});
 	const recv = await ok(socket, 'transport:create', { direction: 'recv' });
 	await ok(socket, 'transport:connect', { transportId: recv.transportId, dtlsParameters: FAKE_DTLS });
