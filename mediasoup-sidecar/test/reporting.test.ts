@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { DatabaseSync } from 'node:sqlite';
 import path from 'node:path';
 import pino from 'pino';
 import client from 'prom-client';
@@ -266,6 +267,30 @@ describe('CallEventReporter', () => {
 		const events = receiver.eventsOf('call-a');
 		expectContiguous(events);
 		expect(events.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
+	});
+
+	it('forgets the sequence counter of a call idle for a week once its events are delivered, never before', async () => {
+		const local = await open({ frappeUrl: undefined });
+		local.report('call-old', 'quality.sample', sample(0));
+		local.report('call-done', 'quality.sample', sample(1));
+		local.close();
+		// As if call-done's event had been delivered, and a week had passed.
+		const db = new DatabaseSync(path.join(dir, 'call-events.sqlite'));
+		db.prepare("DELETE FROM events WHERE call_id = 'call-done'").run();
+		db.prepare('UPDATE call_sequences SET updated_at = ?').run(Date.now() - 8 * 24 * 3600 * 1000);
+		db.close();
+
+		const reporter = await open({ frappeUrl: undefined });
+		reporter.report('call-old', 'quality.sample', sample(2));
+		reporter.report('call-done', 'quality.sample', sample(3));
+		expect(reporter.pending).toBe(3);
+		reporter.close();
+		const check = new DatabaseSync(path.join(dir, 'call-events.sqlite'));
+		const bodies = check.prepare('SELECT body FROM events ORDER BY row_id').all();
+		check.close();
+		const sequences = bodies.map((r) => JSON.parse(String(r.body)) as ReceivedEvent).map((e) => `${e.callId}#${e.sequence}`);
+		// call-old still had an undelivered event: its counter is kept. call-done's counter was idle and empty: dropped.
+		expect(sequences).toEqual(['call-old#1', 'call-old#2', 'call-done#1']);
 	});
 
 	it('close() is idempotent, cancels a request in flight, and a later report() is logged, not thrown', async () => {
