@@ -76,9 +76,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	webRtcTransportOptions(slot: WorkerSlot): ms.WebRtcTransportOptions {
-		const common = { enableUdp: true, enableTcp: true, preferUdp: true, initialAvailableOutgoingBitrate: 64_000 };
-		if (slot.webRtcServer) return { ...common, webRtcServer: slot.webRtcServer };
 		const { rtc } = this.#options;
+		// Consent: without STUN from the browser for this long, ICE goes 'disconnected' (the call 'reconnecting').
+		const common = { enableUdp: true, enableTcp: true, preferUdp: true, initialAvailableOutgoingBitrate: 64_000, iceConsentTimeout: rtc.iceConsentTimeoutSec };
+		if (slot.webRtcServer) return { ...common, webRtcServer: slot.webRtcServer };
 		if (rtc.mode !== 'port-range') throw new Error('webrtc-server mode without a WebRtcServer');
 		const base = { ip: rtc.listenIp, announcedAddress: rtc.announcedAddress, portRange: { min: rtc.minPort, max: rtc.maxPort } };
 		return { ...common, listenInfos: [{ ...base, protocol: 'udp' }, { ...base, protocol: 'tcp' }] };

@@ -24,6 +24,7 @@ const envSchema = z
 		SIDECAR_RTC_MAX_PORT: port.default(49999),
 		SIDECAR_RTC_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
 		SIDECAR_RTC_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+		SIDECAR_ICE_CONSENT_TIMEOUT_SEC: z.coerce.number().int().min(10).max(255).default(30),
 		SIDECAR_EMPTY_ROOM_TIMEOUT_SEC: z.coerce.number().int().min(1).max(3600).default(60),
 		SIDECAR_RING_TIMEOUT_SEC: z.coerce.number().int().min(1).max(600).default(60),
 		SIDECAR_MAX_CALL_DURATION_SEC: z.coerce.number().int().min(30).max(86400).default(4 * 3600),
@@ -52,8 +53,8 @@ const envSchema = z
 	});
 
 export type RtcConfig =
-	| { mode: 'webrtc-server'; listenIp: string; announcedAddress?: string; basePort: number }
-	| { mode: 'port-range'; listenIp: string; announcedAddress?: string; minPort: number; maxPort: number };
+	| { mode: 'webrtc-server'; listenIp: string; announcedAddress?: string; iceConsentTimeoutSec: number; basePort: number }
+	| { mode: 'port-range'; listenIp: string; announcedAddress?: string; iceConsentTimeoutSec: number; minPort: number; maxPort: number };
 
 export interface SidecarConfig {
 	host: string;
@@ -100,11 +101,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
 			: undefined;
 	const rtc: RtcConfig =
 		e.SIDECAR_RTC_MODE === 'webrtc-server'
-			? { mode: 'webrtc-server', listenIp: e.SIDECAR_RTC_LISTEN_IP, announcedAddress: e.SIDECAR_RTC_ANNOUNCED_ADDRESS, basePort: e.SIDECAR_RTC_PORT }
+			? {
+					mode: 'webrtc-server',
+					listenIp: e.SIDECAR_RTC_LISTEN_IP,
+					announcedAddress: e.SIDECAR_RTC_ANNOUNCED_ADDRESS,
+					iceConsentTimeoutSec: e.SIDECAR_ICE_CONSENT_TIMEOUT_SEC,
+					basePort: e.SIDECAR_RTC_PORT,
+				}
 			: {
 					mode: 'port-range',
 					listenIp: e.SIDECAR_RTC_LISTEN_IP,
 					announcedAddress: e.SIDECAR_RTC_ANNOUNCED_ADDRESS,
+					iceConsentTimeoutSec: e.SIDECAR_ICE_CONSENT_TIMEOUT_SEC,
 					minPort: e.SIDECAR_RTC_MIN_PORT,
 					maxPort: e.SIDECAR_RTC_MAX_PORT,
 				};

@@ -24,7 +24,7 @@ describe('hand-typed mirror of contracts/', () => {
 describe('config', () => {
 	it('has embedded defaults and masks secrets when printed', () => {
 		const config = loadConfig({ SIDECAR_SECRET: 'a-very-secret-value-123', FRAPPE_URL: 'http://127.0.0.1:8000', FRAPPE_API_KEY: 'k', FRAPPE_API_SECRET: 'another-secret-value' });
-		expect(config).toMatchObject({ host: '127.0.0.1', port: 3210, rtc: { mode: 'webrtc-server', listenIp: '127.0.0.1', basePort: 40000 }, demo: false, secretGenerated: false });
+		expect(config).toMatchObject({ host: '127.0.0.1', port: 3210, rtc: { mode: 'webrtc-server', listenIp: '127.0.0.1', basePort: 40000, iceConsentTimeoutSec: 30 }, demo: false, secretGenerated: false });
 		const printed = JSON.stringify(describeConfig(config));
 		expect(printed).not.toContain('a-very-secret-value-123');
 		expect(printed).not.toContain('another-secret-value');
