@@ -1,0 +1,83 @@
+import copy
+import uuid
+
+import pytest
+
+from voice_agent.calling.events import InvalidEventBatch, validate_batch
+
+
+def event(type_, payload, sequence=1, call="VC-2026-00001"):
+    return {
+        "eventId": str(uuid.uuid4()),
+        "callId": call,
+        "sequence": sequence,
+        "occurredAt": "2026-11-23T03:00:00.123Z",
+        "sidecarId": "sidecar-1",
+        "type": type_,
+        "payload": payload,
+    }
+
+
+QUALITY = {
+    "participantId": "agent@example.com", "role": "agent", "direction": "inbound",
+    "packetLossPct": 0.5, "jitterMs": 3.2, "rttMs": 41.0, "bitrateKbps": 31.5, "packets": 500, "bytes": 40000,
+}
+
+
+def valid_batch():
+    return {
+        "events": [
+            event("call.state_changed", {"from": "created", "to": "ringing"}, 1),
+            event("participant.joined", {"participantId": "agent@example.com", "role": "agent"}, 2),
+            event("participant.left", {"participantId": "INV-7f3a", "role": "customer", "reason": "hangup"}, 3),
+            event("quality.sample", QUALITY, 4),
+            event("call.state_changed", {"from": "connected", "to": "ended", "reason": "hangup"}, 5),
+        ]
+    }
+
+
+def test_a_valid_batch_returns_its_events_in_order():
+    batch = valid_batch()
+    assert [e["sequence"] for e in validate_batch(batch)] == [1, 2, 3, 4, 5]
+
+
+def test_rtt_may_be_null():
+    batch = {"events": [event("quality.sample", {**QUALITY, "rttMs": None})]}
+    assert validate_batch(batch)
+
+
+def mutate(fn):
+    batch = valid_batch()
+    fn(batch)
+    return batch
+
+
+INVALID = {
+    "not an object": lambda b: None,
+    "no events": lambda b: b.update(events=[]),
+    "extra top-level key": lambda b: b.update(extra=1),
+    "unknown type": lambda b: b["events"][0].update(type="call.exploded"),
+    "unknown state": lambda b: b["events"][0]["payload"].update(to="party"),
+    "unknown end reason": lambda b: b["events"][4]["payload"].update(reason="bored"),
+    "eventId not a uuid": lambda b: b["events"][1].update(eventId="123"),
+    "sequence 0": lambda b: b["events"][1].update(sequence=0),
+    "sequence as string": lambda b: b["events"][1].update(sequence="2"),
+    "occurredAt not a date": lambda b: b["events"][2].update(occurredAt="yesterday"),
+    "occurredAt without zone": lambda b: b["events"][2].update(occurredAt="2026-11-23T03:00:00"),
+    "bad call id": lambda b: b["events"][2].update(callId="../etc/passwd"),
+    "payload of another type": lambda b: b["events"][1].update(payload={"from": "created", "to": "ringing"}),
+    "extra event field": lambda b: b["events"][0].update(admin=True),
+    "negative loss": lambda b: b["events"][3]["payload"].update(packetLossPct=-1),
+    "loss over 100": lambda b: b["events"][3]["payload"].update(packetLossPct=101),
+    "missing payload": lambda b: b["events"][3].pop("payload"),
+    "over 100 events": lambda b: b.update(events=[copy.deepcopy(b["events"][0]) for _ in range(101)]),
+}
+
+
+@pytest.mark.parametrize("name", list(INVALID))
+def test_invalid_batches_are_refused_with_the_location(name):
+    body = "garbage" if name == "not an object" else mutate(INVALID[name])
+    with pytest.raises(InvalidEventBatch) as excinfo:
+        validate_batch(body)
+    assert excinfo.value.problems
+    assert str(excinfo.value)

@@ -1,0 +1,32 @@
+"""Validation of the call-event batches the sidecar posts (contracts/call-events.schema.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voice_agent.calling.schemas import schema_validator
+
+
+class InvalidEventBatch(ValueError):
+    """The batch does not match the contract; `problems` lists each one (path: message)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+        self.problems = problems
+
+
+def _location(error: Any) -> str:
+    return "/".join(str(part) for part in error.absolute_path) or "(body)"
+
+
+def validate_batch(body: Any) -> list[dict[str, Any]]:
+    """The events of a valid batch, or InvalidEventBatch naming every problem."""
+    validator = schema_validator("call-events.schema.json")
+    errors = sorted(validator.iter_errors(body), key=lambda e: [str(part) for part in e.absolute_path])
+    if errors:
+        problems = []
+        for error in errors:
+            detail = error.message if len(error.message) < 300 else error.message[:300] + "…"
+            problems.append(f"{_location(error)}: {detail}")
+        raise InvalidEventBatch(problems)
+    return body["events"]
