@@ -13,5 +13,14 @@ require_type_annotated_api_methods = True
 # --- AI voice agent (Ultravox) -------------------------------------------
 
 # --- Desk calling ----------------------------------------------------------
+# A Voice Agent User sees only the calls where they are the agent.
+permission_query_conditions = {
+    "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.get_permission_query_conditions",
+}
+has_permission = {
+    "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.has_permission",
+}
+# Calls on the timeline of the Lead / Customer / Contact they were made from.
+additional_timeline_content = {"*": ["voice_agent.api.calls.timeline_content"]}
 
 # --- Fixtures ------------------------------------------------------------

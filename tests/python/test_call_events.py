@@ -19,8 +19,15 @@ def event(type_, payload, sequence=1, call="VC-2026-00001"):
 
 
 QUALITY = {
-    "participantId": "agent@example.com", "role": "agent", "direction": "inbound",
-    "packetLossPct": 0.5, "jitterMs": 3.2, "rttMs": 41.0, "bitrateKbps": 31.5, "packets": 500, "bytes": 40000,
+    "participantId": "agent@example.com",
+    "role": "agent",
+    "direction": "inbound",
+    "packetLossPct": 0.5,
+    "jitterMs": 3.2,
+    "rttMs": 41.0,
+    "bitrateKbps": 31.5,
+    "packets": 500,
+    "bytes": 40000,
 }
 
 
@@ -29,7 +36,9 @@ def valid_batch():
         "events": [
             event("call.state_changed", {"from": "created", "to": "ringing"}, 1),
             event("participant.joined", {"participantId": "agent@example.com", "role": "agent"}, 2),
-            event("participant.left", {"participantId": "INV-7f3a", "role": "customer", "reason": "hangup"}, 3),
+            event(
+                "participant.left", {"participantId": "INV-7f3a", "role": "customer", "reason": "hangup"}, 3
+            ),
             event("quality.sample", QUALITY, 4),
             event("call.state_changed", {"from": "connected", "to": "ended", "reason": "hangup"}, 5),
         ]

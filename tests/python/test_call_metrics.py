@@ -73,7 +73,9 @@ def test_mos_falls_with_loss_jitter_and_delay():
 
 
 def test_turn_rest_credentials_match_coturns_scheme():
-    username, credential = turn_rest_credentials("s3cret", "agent@example.com", ttl_sec=600, now=1_800_000_000)
+    username, credential = turn_rest_credentials(
+        "s3cret", "agent@example.com", ttl_sec=600, now=1_800_000_000
+    )
     assert username == "1800000600:agent@example.com"
     # echo -n "$username" | openssl dgst -sha1 -hmac s3cret -binary | base64
     assert credential == "kvyFs/Ml336Imjkyq+ic/l0aYQA="

@@ -30,12 +30,18 @@ def test_the_vector_constants_match_the_verifier():
 
 
 @pytest.mark.parametrize(
-    ("role", "listen_only"), [("agent", None), ("customer", None), ("supervisor", True), ("supervisor", False)]
+    ("role", "listen_only"),
+    [("agent", None), ("customer", None), ("supervisor", True), ("supervisor", False)],
 )
 def test_minted_tokens_pass_the_vector_verifier(role, listen_only):
     minted = tokens.mint(
-        SECRET, call="VC-2026-00001", participant_id="agent@example.com", role=role,
-        name="Agent Smith", listen_only=listen_only, now=NOW,
+        SECRET,
+        call="VC-2026-00001",
+        participant_id="agent@example.com",
+        role=role,
+        name="Agent Smith",
+        listen_only=listen_only,
+        now=NOW,
     )
     claims = tokens.verify(minted.token, SECRET, expected_call="VC-2026-00001", now=NOW)
     assert claims == minted.claims
@@ -44,7 +50,9 @@ def test_minted_tokens_pass_the_vector_verifier(role, listen_only):
     assert ("listenOnly" in claims) is (listen_only is not None)
     # expired 5 s after exp (leeway), bound to the call, refused under another secret
     with pytest.raises(tokens.CallTokenError, match="expired"):
-        tokens.verify(minted.token, SECRET, expected_call="VC-2026-00001", now=minted.expires_at + tokens.LEEWAY_SEC)
+        tokens.verify(
+            minted.token, SECRET, expected_call="VC-2026-00001", now=minted.expires_at + tokens.LEEWAY_SEC
+        )
     with pytest.raises(tokens.CallTokenError) as other_call:
         tokens.verify(minted.token, SECRET, expected_call="VC-2026-00002", now=NOW)
     assert other_call.value.code == "wrong_call"

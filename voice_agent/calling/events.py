@@ -11,7 +11,9 @@ class InvalidEventBatch(ValueError):
     """The batch does not match the contract; `problems` lists each one (path: message)."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+        super().__init__(
+            "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        )
         self.problems = problems
 
 

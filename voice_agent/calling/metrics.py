@@ -50,7 +50,8 @@ class QualitySummary:
         rtt_n = self.rtt_samples + (1 if rtt is not None else 0)
         return QualitySummary(
             samples=n,
-            packet_loss_pct=self.packet_loss_pct + (float(sample["packetLossPct"]) - self.packet_loss_pct) / n,
+            packet_loss_pct=self.packet_loss_pct
+            + (float(sample["packetLossPct"]) - self.packet_loss_pct) / n,
             jitter_ms=self.jitter_ms + (float(sample["jitterMs"]) - self.jitter_ms) / n,
             bitrate_kbps=self.bitrate_kbps + (float(sample["bitrateKbps"]) - self.bitrate_kbps) / n,
             rtt_samples=rtt_n,
@@ -58,7 +59,11 @@ class QualitySummary:
         )
 
     def mos(self) -> float | None:
-        return mos_score(self.packet_loss_pct, self.jitter_ms, self.rtt_ms if self.rtt_samples else None) if self.samples else None
+        return (
+            mos_score(self.packet_loss_pct, self.jitter_ms, self.rtt_ms if self.rtt_samples else None)
+            if self.samples
+            else None
+        )
 
     def label(self) -> str:
         return quality_label(self.mos())

@@ -95,7 +95,13 @@ def verify(token: str, secret: str, *, expected_call: str, now: int | None = Non
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False, "verify_iss": False},
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "verify_iss": False,
+            },
         )
     except jwt.InvalidSignatureError as exc:
         raise CallTokenError("bad_signature", "signature does not match the shared secret") from exc

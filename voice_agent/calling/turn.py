@@ -8,7 +8,9 @@ import hmac
 import time
 
 
-def turn_rest_credentials(secret: str, user: str, ttl_sec: int = 3600, now: int | None = None) -> tuple[str, str]:
+def turn_rest_credentials(
+    secret: str, user: str, ttl_sec: int = 3600, now: int | None = None
+) -> tuple[str, str]:
     """(username, credential): username = "<expiry unix time>:<user>", credential = base64(HMAC-SHA1(secret, username))."""
     expiry = (int(time.time()) if now is None else int(now)) + ttl_sec
     username = f"{expiry}:{user}"

@@ -1,0 +1,3 @@
+from voice_agent.integrations.sidecar.client import SidecarClient, SidecarError, SidecarUnreachable
+
+__all__ = ["SidecarClient", "SidecarError", "SidecarUnreachable"]
