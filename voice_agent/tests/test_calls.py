@@ -1,0 +1,681 @@
+"""Desk calling on a real site: doctypes, permissions, every endpoint, sidecar events.
+
+The sidecar is a loopback HTTP fake that checks the Bearer secret and answers per
+contracts/sidecar-http.schema.json; every request it receives is recorded.
+
+    cd /opt/bench && CI=1 bench --site va.localhost run-tests --app voice_agent --module voice_agent.tests.test_calls
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_to_date, now_datetime
+
+from voice_agent.api import calls
+from voice_agent.calling import tokens
+from voice_agent.voice_agent.report.voice_agent_activity import voice_agent_activity
+
+SECRET = "test-shared-secret-0123456789abcdef"
+AGENT = "va-agent1@example.com"
+OTHER_AGENT = "va-agent2@example.com"
+MANAGER = "va-manager@example.com"
+SIDECAR = "va-sidecar@example.com"
+OUTSIDER = "va-outsider@example.com"
+NO_LEAD_AGENT = "va-nolead@example.com"
+ROLES = ("Voice Agent User", "Voice Agent Manager", "Voice Sidecar")
+
+
+class FakeSidecar:
+    """A loopback sidecar HTTP API: rooms, end, health."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.rooms: dict[str, str] = {}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _record(self) -> dict:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null") if length else None
+                entry = {
+                    "method": self.command,
+                    "path": self.path,
+                    "auth": self.headers.get("Authorization"),
+                    "body": body,
+                }
+                fake.requests.append(entry)
+                return entry
+
+            def do_GET(self):
+                self._record()
+                if self.path == "/health":
+                    return self._send(
+                        200,
+                        {
+                            "status": "ok",
+                            "version": "test",
+                            "uptimeSec": 12.5,
+                            "rooms": len(fake.rooms),
+                            "participants": 0,
+                            "workers": [
+                                {"pid": 4242, "alive": True, "rooms": len(fake.rooms), "cpuPercent": 1.5}
+                            ],
+                        },
+                    )
+                return self._send(404, {"error": "not_found", "message": self.path})
+
+            def do_POST(self):
+                entry = self._record()
+                if entry["auth"] != f"Bearer {SECRET}":
+                    return self._send(401, {"error": "unauthorized", "message": "bad secret"})
+                now = datetime.now(timezone.utc).isoformat()
+                if self.path == "/api/rooms":
+                    call_id = entry["body"]["callId"]
+                    fake.rooms[call_id] = "created"
+                    return self._send(
+                        201, {"callId": call_id, "state": "created", "createdAt": now, "participants": []}
+                    )
+                if self.path.startswith("/api/rooms/") and self.path.endswith("/end"):
+                    call_id = self.path.split("/")[3]
+                    if call_id not in fake.rooms:
+                        return self._send(404, {"error": "room_not_found", "message": call_id})
+                    fake.rooms[call_id] = "ended"
+                    return self._send(
+                        200,
+                        {
+                            "callId": call_id,
+                            "state": "ended",
+                            "createdAt": now,
+                            "endedAt": now,
+                            "endReason": entry["body"].get("reason", "hangup"),
+                            "participants": [],
+                        },
+                    )
+                return self._send(404, {"error": "not_found", "message": self.path})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ensure_user(email: str, roles: list[str]) -> None:
+    if not frappe.db.exists("User", email):
+        frappe.get_doc(
+            {
+                "doctype": "User",
+                "email": email,
+                "first_name": email.split("@")[0],
+                "send_welcome_email": 0,
+                "user_type": "System User",
+            }
+        ).insert(ignore_permissions=True)
+    user = frappe.get_doc("User", email)
+    user.set("roles", [])
+    user.add_roles(*roles)
+
+
+def _event(call: str, sequence: int, type_: str, payload: dict, at: datetime) -> dict:
+    return {
+        "eventId": str(uuid.uuid4()),
+        "callId": call,
+        "sequence": sequence,
+        "occurredAt": at.isoformat().replace("+00:00", "Z"),
+        "sidecarId": "test-sidecar",
+        "type": type_,
+        "payload": payload,
+    }
+
+
+def _state(call: str, sequence: int, src: str, dst: str, at: datetime, reason: str | None = None) -> dict:
+    payload = {"from": src, "to": dst, **({"reason": reason} if reason else {})}
+    return _event(call, sequence, "call.state_changed", payload, at)
+
+
+def _quality(call: str, sequence: int, at: datetime, loss: float, jitter: float, rtt: float | None) -> dict:
+    return _event(
+        call,
+        sequence,
+        "quality.sample",
+        {
+            "participantId": AGENT,
+            "role": "agent",
+            "direction": "inbound",
+            "packetLossPct": loss,
+            "jitterMs": jitter,
+            "rttMs": rtt,
+            "bitrateKbps": 32.0,
+            "packets": 500,
+        },
+        at,
+    )
+
+
+class TestCalls(FrappeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        frappe.set_user("Administrator")
+        for role in ROLES:
+            if not frappe.db.exists("Role", role):
+                frappe.get_doc(
+                    {"doctype": "Role", "role_name": role, "desk_access": role != "Voice Sidecar"}
+                ).insert()
+        _ensure_user(AGENT, ["Voice Agent User", "Sales User"])
+        _ensure_user(OTHER_AGENT, ["Voice Agent User", "Sales User"])
+        _ensure_user(MANAGER, ["Voice Agent Manager", "Sales User"])
+        _ensure_user(SIDECAR, ["Voice Sidecar"])
+        _ensure_user(OUTSIDER, ["Sales User"])
+        _ensure_user(NO_LEAD_AGENT, ["Voice Agent User"])
+        cls.lead = frappe.get_doc(
+            {
+                "doctype": "Lead",
+                "first_name": "Ada",
+                "last_name": "Caller",
+                "email_id": "ada.caller@example.com",
+                "mobile_no": "+15550100",
+            }
+        ).insert(ignore_permissions=True)
+        cls.sidecar = FakeSidecar()
+        cls.configure(port=cls.sidecar.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sidecar.close()
+        frappe.set_user("Administrator")
+        super().tearDownClass()
+
+    @classmethod
+    def configure(cls, **changes):
+        settings = frappe.get_single("MediaSoup WebRTC Settings")
+        values = {
+            "enabled": 1,
+            "server_host": "127.0.0.1",
+            "port": cls.sidecar.port,
+            "use_https": 0,
+            "public_signaling_url": "https://rtc.example.com",
+            "rtc_min_port": 40000,
+            "rtc_max_port": 49999,
+            "worker_pool_size": 1,
+            "ring_timeout_sec": 60,
+            "max_call_duration_sec": 3600,
+            "codec_preferences": '{"opus": {"dtx": true}}',
+            "shared_secret": SECRET,
+            "turn_rest_secret": "",
+            **changes,
+        }
+        settings.server_port = values.pop("port")
+        settings.update(values)
+        settings.set("ice_servers", [])
+        settings.append("ice_servers", {"urls": "stun:stun.example.com:3478"})
+        settings.append(
+            "ice_servers",
+            {"urls": "turn:turn.example.com:3478?transport=udp", "username": "u1", "credential": "turn-pass"},
+        )
+        settings.save(ignore_permissions=True)
+
+    def setUp(self):
+        frappe.set_user("Administrator")
+        self.configure(port=self.sidecar.port)
+        self.sidecar.requests.clear()
+
+    def tearDown(self):
+        frappe.set_user("Administrator")
+
+    def start_call(self, user: str = AGENT) -> dict:
+        frappe.set_user(user)
+        answer = calls.initiate_call("Lead", self.lead.name)
+        frappe.set_user("Administrator")
+        return answer
+
+    def report(self, events: list[dict], user: str = SIDECAR) -> dict:
+        frappe.set_user(user)
+        try:
+            return calls.report_call_event(events)
+        finally:
+            frappe.set_user("Administrator")
+
+    # --- initiate_call ---------------------------------------------------------
+
+    def test_initiate_call_creates_the_call_the_room_and_an_agent_token(self):
+        answer = self.start_call()
+        self.assertEqual(
+            set(answer),
+            {
+                "call",
+                "signaling_url",
+                "token",
+                "expires_at",
+                "ice_servers",
+                "codec_preferences",
+                "role",
+                "participant_id",
+            },
+        )
+        self.assertEqual((answer["role"], answer["participant_id"]), ("agent", AGENT))
+        self.assertEqual(answer["signaling_url"], "https://rtc.example.com")
+        claims = tokens.verify(answer["token"], SECRET, expected_call=answer["call"])
+        self.assertEqual((claims["sub"], claims["role"], claims["call"]), (AGENT, "agent", answer["call"]))
+        self.assertLessEqual(claims["exp"] - claims["iat"], 600)
+        self.assertNotIn(SECRET, json.dumps(answer))
+
+        call = frappe.get_doc("Voice Call", answer["call"])
+        self.assertEqual(
+            (call.state, call.agent, call.reference_doctype, call.reference_name),
+            ("created", AGENT, "Lead", self.lead.name),
+        )
+        self.assertEqual(
+            (call.party_name, call.party_phone, call.party_email),
+            ("Ada Caller", "+15550100", "ada.caller@example.com"),
+        )
+        self.assertEqual(call.sidecar_room, call.name)
+        self.assertEqual([r.to_state for r in call.state_history], ["created"])
+        [request] = self.sidecar.requests
+        self.assertEqual(
+            (request["method"], request["path"], request["auth"]), ("POST", "/api/rooms", f"Bearer {SECRET}")
+        )
+        self.assertEqual(request["body"]["callId"], call.name)
+        self.assertEqual(request["body"]["ringTimeoutSec"], 60)
+
+    def test_sidecar_down_gives_a_clear_error_and_a_failed_call(self):
+        self.configure(port=_closed_port())
+        before = set(frappe.get_all("Voice Call", pluck="name"))
+        frappe.set_user(AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "call server is not reachable"):
+            calls.initiate_call("Lead", self.lead.name)
+        frappe.set_user("Administrator")
+        [new] = set(frappe.get_all("Voice Call", pluck="name")) - before
+        call = frappe.get_doc("Voice Call", new)
+        self.assertEqual(call.state, "failed")
+        self.assertTrue(call.ended_at)
+        self.assertIn("Connection refused", call.error_message)
+
+    def test_a_wrong_shared_secret_is_reported_as_such(self):
+        self.configure(shared_secret="another-secret-0123456789")
+        frappe.set_user(AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "refused Frappe's shared secret"):
+            calls.initiate_call("Lead", self.lead.name)
+
+    def test_initiate_call_needs_a_calling_role_a_readable_document_and_enabled_settings(self):
+        frappe.set_user(OUTSIDER)
+        with self.assertRaises(frappe.PermissionError):
+            calls.initiate_call("Lead", self.lead.name)
+        frappe.set_user(AGENT)
+        with self.assertRaises(frappe.DoesNotExistError):
+            calls.initiate_call("Lead", "no-such-lead")
+        with self.assertRaisesRegex(frappe.ValidationError, "Calls can be started from"):
+            calls.initiate_call("User", AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "browser calls"):
+            calls.initiate_call("Lead", self.lead.name, channel="whatsapp")
+        frappe.set_user("Administrator")
+        self.configure(enabled=0)
+        frappe.set_user(AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "not enabled"):
+            calls.initiate_call("Lead", self.lead.name)
+        self.assertEqual(self.sidecar.requests, [])
+
+    def test_a_document_the_agent_cannot_read_cannot_be_called(self):
+        frappe.set_user(NO_LEAD_AGENT)  # Voice Agent User without any role that reads Leads
+        with self.assertRaises(frappe.PermissionError):
+            calls.initiate_call("Lead", self.lead.name)
+        self.assertEqual(self.sidecar.requests, [])
+
+    # --- permissions -----------------------------------------------------------
+
+    def test_an_agent_cannot_see_or_join_another_agents_call_but_a_manager_can(self):
+        call = self.start_call(AGENT)["call"]
+        frappe.set_user(OTHER_AGENT)
+        self.assertFalse(frappe.has_permission("Voice Call", "read", doc=call))
+        self.assertNotIn(call, frappe.get_list("Voice Call", pluck="name", limit_page_length=0))
+        for attempt in (
+            lambda: calls.get_call_state(call),
+            lambda: calls.create_invite(call),
+            lambda: calls.end_call(call),
+            lambda: calls.rejoin_call(call),
+            lambda: calls.join_as_supervisor(call),
+        ):
+            with self.assertRaises(frappe.PermissionError):
+                attempt()
+        self.assertEqual(calls.timeline_content("Lead", self.lead.name), [])
+
+        frappe.set_user(AGENT)
+        self.assertTrue(frappe.has_permission("Voice Call", "read", doc=call))
+        self.assertIn(call, frappe.get_list("Voice Call", pluck="name", limit_page_length=0))
+        self.assertEqual(calls.rejoin_call(call)["role"], "agent")
+        with self.assertRaises(frappe.PermissionError):
+            calls.join_as_supervisor(call)
+
+        frappe.set_user(MANAGER)
+        self.assertIn(call, frappe.get_list("Voice Call", pluck="name", limit_page_length=0))
+        listen = calls.join_as_supervisor(call)
+        self.assertEqual((listen["role"], listen["participant_id"]), ("supervisor", MANAGER))
+        self.assertIs(tokens.verify(listen["token"], SECRET, expected_call=call)["listenOnly"], True)
+        talk = calls.join_as_supervisor(call, listen_only=False)
+        self.assertIs(tokens.verify(talk["token"], SECRET, expected_call=call)["listenOnly"], False)
+
+    # --- invites ---------------------------------------------------------------
+
+    def test_invite_link_lets_a_guest_join_this_call_only_while_valid(self):
+        call = self.start_call()["call"]
+        frappe.set_user(AGENT)
+        invite = calls.create_invite(call)
+        self.assertIn(f"/call?invite={invite['invite']}", invite["url"])
+        self.assertGreaterEqual(len(invite["invite"]), 32)
+        expires = datetime.fromisoformat(invite["expires_at"])
+        self.assertAlmostEqual((expires - datetime.now(timezone.utc)).total_seconds(), 1800, delta=120)
+
+        frappe.set_user("Guest")
+        joined = calls.join_invite(invite["invite"], name="<b>Ada</b>")
+        self.assertEqual(
+            (joined["role"], joined["participant_id"], joined["call"]), ("customer", invite["invite"], call)
+        )
+        claims = tokens.verify(joined["token"], SECRET, expected_call=call)
+        self.assertEqual((claims["role"], claims["name"]), ("customer", "Ada"))
+        with self.assertRaises(frappe.PermissionError):
+            calls.join_invite("not-an-invite")
+
+        frappe.set_user("Administrator")
+        frappe.db.set_value(
+            "Voice Call Invite", invite["invite"], "expires_at", add_to_date(now_datetime(), minutes=-1)
+        )
+        frappe.set_user("Guest")
+        with self.assertRaisesRegex(frappe.PermissionError, "expired"):
+            calls.join_invite(invite["invite"])
+
+        frappe.set_user(AGENT)
+        fresh = calls.create_invite(call)
+        calls.end_call(call)
+        frappe.set_user("Guest")
+        with self.assertRaisesRegex(frappe.PermissionError, "over"):
+            calls.join_invite(fresh["invite"])
+
+    def test_send_invite_mails_the_link_and_refuses_a_bad_address(self):
+        call = self.start_call()["call"]
+        frappe.set_user(AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "not a valid email"):
+            calls.send_invite(call, "not-an-email")
+        answer = calls.send_invite(call, "ada.caller@example.com")
+        frappe.set_user("Administrator")
+        queued = frappe.get_all(
+            "Email Queue",
+            filters={"reference_doctype": "Voice Call", "reference_name": call},
+            fields=["name", "message"],
+        )
+        self.assertEqual(len(queued), 1)
+        self.assertIn(answer["invite"], queued[0].message)
+        self.assertEqual(
+            frappe.db.get_value("Voice Call Invite", answer["invite"], "email"), "ada.caller@example.com"
+        )
+
+    # --- report_call_event -----------------------------------------------------
+
+    def full_call_events(self, call: str, t0: datetime) -> list[dict]:
+        at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
+        return [
+            _event(call, 1, "participant.joined", {"participantId": AGENT, "role": "agent"}, at(1)),
+            _state(call, 2, "created", "ringing", at(1)),
+            _event(call, 3, "participant.joined", {"participantId": "INV-x1", "role": "customer"}, at(5)),
+            _state(call, 4, "ringing", "connecting", at(5)),
+            _state(call, 5, "connecting", "connected", at(6)),
+            _quality(call, 6, at(16), 1.0, 4.0, 40.0),
+            _quality(call, 7, at(26), 3.0, 8.0, None),
+            _event(
+                call,
+                8,
+                "participant.left",
+                {"participantId": "INV-x1", "role": "customer", "reason": "hangup"},
+                at(66),
+            ),
+            _state(call, 9, "connected", "ended", at(66), reason="remote_hangup"),
+        ]
+
+    def test_sidecar_events_drive_state_history_durations_quality_and_realtime(self):
+        call = self.start_call()["call"]
+        t0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
+        frappe.db.set_value("Voice Call", call, "started_at", calls._to_system_time(t0.isoformat()))
+        with patch("frappe.publish_realtime") as publish:
+            self.assertEqual(self.report(self.full_call_events(call, t0)), {"accepted": 9, "duplicates": 0})
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertEqual((doc.state, doc.end_reason, doc.last_state_sequence), ("ended", "remote_hangup", 9))
+        self.assertEqual(
+            [r.to_state for r in doc.state_history],
+            ["created", "ringing", "connecting", "connected", "ended"],
+        )
+        self.assertTrue(all(r.applied for r in doc.state_history))
+        self.assertEqual((doc.ring_duration, doc.talk_duration, doc.total_duration), (6, 60, 66))
+        self.assertAlmostEqual(doc.avg_packet_loss, 2.0)
+        self.assertAlmostEqual(doc.avg_jitter_ms, 6.0)
+        self.assertAlmostEqual(doc.avg_rtt_ms, 40.0)
+        self.assertEqual((doc.quality_samples, doc.rtt_samples), (2, 1))
+        self.assertTrue(doc.quality_label)
+        parts = {r.participant_id: r for r in doc.participants}
+        self.assertEqual(parts["INV-x1"].leave_reason, "hangup")
+        self.assertTrue(parts[AGENT].joined_at and not parts[AGENT].left_at)
+        self.assertEqual(frappe.db.count("Voice Call Event", {"voice_call": call}), 9)
+
+        rooms = {
+            (c.kwargs.get("user"), c.kwargs.get("doctype"), c.kwargs.get("docname"))
+            for c in publish.call_args_list
+        }
+        self.assertEqual(
+            rooms, {(AGENT, None, None), (None, "Voice Call", call), (None, "Lead", self.lead.name)}
+        )
+        message = publish.call_args_list[0].args[1]
+        self.assertEqual(
+            (message["call"], message["state"], message["event"]), (call, "ended", "call.state_changed")
+        )
+        self.assertEqual(publish.call_args_list[0].args[0], "voice_call_update")
+
+        frappe.set_user(AGENT)
+        [card] = calls.timeline_content("Lead", self.lead.name)[:1]
+        self.assertIn(call, json.dumps(calls.timeline_content("Lead", self.lead.name)))
+        self.assertTrue(card["is_card"])
+
+    def test_duplicate_events_change_nothing(self):
+        call = self.start_call()["call"]
+        events = self.full_call_events(call, datetime.now(timezone.utc))[:6]
+        self.assertEqual(self.report(events), {"accepted": 6, "duplicates": 0})
+        before = frappe.get_doc("Voice Call", call).as_dict()
+        with patch("frappe.publish_realtime") as publish:
+            self.assertEqual(self.report(events), {"accepted": 0, "duplicates": 6})
+            self.assertEqual(self.report(events[2:] + events[:1]), {"accepted": 0, "duplicates": 5})
+        publish.assert_not_called()
+        after = frappe.get_doc("Voice Call", call).as_dict()
+        self.assertEqual(before, after)
+        self.assertEqual(frappe.db.count("Voice Call Event", {"voice_call": call}), 6)
+        # a batch mixing new and already-stored events stores only the new ones
+        more = _quality(call, 7, datetime.now(timezone.utc), 0.0, 1.0, 20.0)
+        self.assertEqual(self.report([events[0], more]), {"accepted": 1, "duplicates": 1})
+
+    def test_stale_and_refused_transitions_are_recorded_but_do_not_move_the_state(self):
+        call = self.start_call()["call"]
+        t0 = datetime.now(timezone.utc)
+        self.report([_state(call, 2, "created", "ringing", t0), _state(call, 5, "ringing", "connected", t0)])
+        self.report([_state(call, 3, "ringing", "connecting", t0)])  # older than the applied sequence 5
+        self.report([_state(call, 6, "connected", "missed", t0)])  # connected -> missed is not a transition
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertEqual(doc.state, "connected")
+        history = [(r.to_state, r.applied, r.note.split(":")[0]) for r in doc.state_history]
+        self.assertEqual(
+            history,
+            [
+                ("created", 1, "call created"),
+                ("ringing", 1, ""),
+                ("connected", 1, ""),
+                ("connecting", 0, "stale"),
+                ("missed", 0, "refused"),
+            ],
+        )
+        self.report(
+            [
+                _state(call, 7, "connected", "ended", t0, reason="hangup"),
+                _state(call, 8, "ended", "connected", t0),
+            ]
+        )
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertEqual((doc.state, doc.state_history[-1].applied), ("ended", 0))
+
+    def test_forged_or_invalid_reports_change_nothing(self):
+        call = self.start_call()["call"]
+        valid = _state(call, 1, "created", "ringing", datetime.now(timezone.utc))
+        for user in (AGENT, MANAGER, "Administrator", "Guest"):
+            with self.assertRaises(frappe.PermissionError, msg=user):
+                self.report([valid], user=user)
+        bad_uuid = {**_state(call, 2, "ringing", "connecting", datetime.now(timezone.utc)), "eventId": "123"}
+        bad_state = _state(call, 3, "ringing", "dancing", datetime.now(timezone.utc))
+        extra_field = {**_state(call, 4, "ringing", "connecting", datetime.now(timezone.utc)), "admin": True}
+        unknown_call = _state("VC-1999-99999", 1, "created", "ringing", datetime.now(timezone.utc))
+        for batch in ([valid, bad_uuid], [valid, bad_state], [extra_field], [valid, unknown_call], []):
+            with self.assertRaisesRegex(frappe.ValidationError, "Invalid call events"):
+                self.report(batch)
+        self.assertEqual(frappe.db.count("Voice Call Event", {"voice_call": call}), 0)
+        self.assertEqual(frappe.db.get_value("Voice Call", call, "state"), "created")
+        self.assertEqual(self.report([valid]), {"accepted": 1, "duplicates": 0})
+
+    # --- end_call --------------------------------------------------------------
+
+    def test_end_call_ends_the_room_records_the_end_and_is_idempotent(self):
+        call = self.start_call()["call"]
+        frappe.set_user(AGENT)
+        with self.assertRaisesRegex(frappe.ValidationError, "Unknown end reason"):
+            calls.end_call(call, reason="bored")
+        self.assertEqual(calls.end_call(call), {"call": call, "state": "ended", "end_reason": "hangup"})
+        self.assertEqual(calls.end_call(call)["state"], "ended")
+        ends = [r for r in self.sidecar.requests if r["path"].endswith("/end")]
+        self.assertEqual(
+            [(r["path"], r["body"]) for r in ends], [(f"/api/rooms/{call}/end", {"reason": "hangup"})]
+        )
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertTrue(doc.ended_at)
+        self.assertEqual(doc.state_history[-1].source, "frappe")
+        # the sidecar's own report of the end arrives later: recorded, no regression
+        self.report(
+            [_state(call, 3, "created", "ended", datetime.now(timezone.utc), reason="ended_by_frappe")]
+        )
+        self.assertEqual(
+            frappe.db.get_value("Voice Call", call, ["state", "end_reason"]), ("ended", "hangup")
+        )
+
+    def test_end_call_still_records_the_end_when_the_sidecar_is_gone(self):
+        call = self.start_call()["call"]
+        self.configure(port=_closed_port())
+        frappe.set_user(MANAGER)
+        self.assertEqual(calls.end_call(call, reason="ended_by_frappe")["state"], "ended")
+        self.assertIn("not reachable", frappe.get_doc("Voice Call", call).state_history[-1].note)
+
+    # --- settings, config, status ----------------------------------------------
+
+    def test_browser_config_has_ice_servers_and_no_secrets(self):
+        frappe.set_user(AGENT)
+        config = calls.get_mediasoup_config()
+        self.assertEqual(config["signaling_url"], "https://rtc.example.com")
+        self.assertEqual(config["codec_preferences"], {"opus": {"dtx": True}})
+        self.assertEqual(
+            config["ice_servers"],
+            [
+                {"urls": ["stun:stun.example.com:3478"]},
+                {
+                    "urls": ["turn:turn.example.com:3478?transport=udp"],
+                    "username": "u1",
+                    "credential": "turn-pass",
+                },
+            ],
+        )
+        self.assertNotIn(SECRET, json.dumps(config))
+        frappe.set_user("Administrator")
+        self.configure(turn_rest_secret="coturn-static-auth-secret")
+        frappe.set_user(AGENT)
+        turn = calls.get_mediasoup_config()["ice_servers"][1]
+        expiry, user = turn["username"].split(":", 1)
+        self.assertEqual(user, AGENT)
+        self.assertGreater(int(expiry), datetime.now(timezone.utc).timestamp())
+        self.assertNotEqual(turn["credential"], "turn-pass")
+        frappe.set_user("Guest")
+        with self.assertRaises(frappe.PermissionError):
+            calls.get_mediasoup_config()
+
+    def test_check_status_reads_health_for_managers_only(self):
+        frappe.set_user(MANAGER)
+        status = calls.check_mediasoup_status()
+        self.assertTrue(status["ok"])
+        self.assertEqual(status["health"]["workers"][0]["pid"], 4242)
+        self.assertEqual(self.sidecar.requests[-1]["path"], "/health")
+        frappe.set_user(AGENT)
+        with self.assertRaises(frappe.PermissionError):
+            calls.check_mediasoup_status()
+        frappe.set_user("Administrator")
+        self.configure(port=_closed_port())
+        frappe.set_user(MANAGER)
+        with self.assertRaisesRegex(frappe.ValidationError, "not reachable"):
+            calls.check_mediasoup_status()
+
+    def test_settings_validation(self):
+        for changes, message in (
+            ({"rtc_min_port": 50000, "rtc_max_port": 40000}, "Min Port"),
+            ({"port": 70000}, "Server Port"),
+            ({"public_signaling_url": "ftp://x"}, "Public Signaling URL"),
+            ({"server_host": "http://host/path"}, "Server Host"),
+            ({"codec_preferences": "[1, 2"}, "not valid JSON"),
+            ({"shared_secret": "short"}, "at least 16"),
+            ({"ring_timeout_sec": 1}, "Ring Timeout"),
+        ):
+            with self.assertRaisesRegex(frappe.ValidationError, message):
+                self.configure(port=changes.pop("port", self.sidecar.port), **changes)
+        settings = frappe.get_single("MediaSoup WebRTC Settings")
+        settings.append("ice_servers", {"urls": "http://not-ice"})
+        with self.assertRaisesRegex(frappe.ValidationError, "not a stun"):
+            settings.save(ignore_permissions=True)
+
+    # --- report ----------------------------------------------------------------
+
+    def test_agent_activity_report(self):
+        call = self.start_call()["call"]
+        t0 = datetime.now(timezone.utc)
+        frappe.db.set_value("Voice Call", call, "started_at", calls._to_system_time(t0.isoformat()))
+        self.report(self.full_call_events(call, t0))
+        today = frappe.utils.today()
+        frappe.set_user(MANAGER)
+        columns, rows = voice_agent_activity.execute({"from_date": today, "to_date": today, "agent": AGENT})
+        self.assertIn("talk_time", [c["fieldname"] for c in columns])
+        [row] = rows
+        self.assertEqual(row["agent"], AGENT)
+        self.assertGreaterEqual(row["calls"], row["answered"])
+        self.assertGreaterEqual(row["talk_time"], 60)
+        self.assertTrue(row["avg_mos"])
+        frappe.set_user(OTHER_AGENT)
+        self.assertEqual(
+            voice_agent_activity.execute({"from_date": today, "to_date": today, "agent": AGENT})[1], []
+        )
+        with self.assertRaisesRegex(frappe.ValidationError, "From Date"):
+            voice_agent_activity.execute({"from_date": today, "to_date": "2000-01-01"})
