@@ -22,5 +22,13 @@ has_permission = {
 }
 # Calls on the timeline of the Lead / Customer / Contact they were made from.
 additional_timeline_content = {"*": ["voice_agent.api.calls.timeline_content"]}
+# Call buttons: thin loaders that lazy-load /assets/voice_agent/dist/call_panel.js.
+doctype_js = {
+    "Lead": "public/js/call_button.js",
+    "Customer": "public/js/call_button.js",
+    "Contact": "public/js/call_button.js",
+    "CRM Lead": "public/js/call_button.js",
+    "Voice Call": "public/js/voice_call_supervise.js",
+}
 
 # --- Fixtures ------------------------------------------------------------

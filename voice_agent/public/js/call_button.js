@@ -1,0 +1,36 @@
+// Thin doctype_js loader (Frappe embeds it raw): a Call button on Lead,
+// Customer, Contact and CRM Lead forms that lazy-loads the call panel bundle.
+(function () {
+	const ns = (window.voice_agent = window.voice_agent || {});
+	if (ns.call_button_bound) return;
+	ns.call_button_bound = true;
+
+	const PANEL_ASSET = "/assets/voice_agent/dist/call_panel.js";
+	const CALL_ROLES = ["Voice Agent User", "Voice Agent Manager"];
+
+	function load_panel() {
+		if (ns.open_call_panel) return Promise.resolve();
+		return new Promise((resolve) => frappe.require(PANEL_ASSET, resolve));
+	}
+
+	function can_call() {
+		return CALL_ROLES.some((role) => frappe.user.has_role(role));
+	}
+
+	function add_call_button(frm) {
+		if (frm.is_new() || !can_call()) return;
+		frm.add_custom_button(__("Call"), () => {
+			load_panel().then(() =>
+				ns.open_call_panel({
+					reference_doctype: frm.doctype,
+					reference_name: frm.docname,
+					title: __("Call {0}", [frm.doc[frm.meta.title_field] || frm.docname]),
+				})
+			);
+		}).addClass("btn-primary-light");
+	}
+
+	["Lead", "Customer", "Contact", "CRM Lead"].forEach((doctype) =>
+		frappe.ui.form.on(doctype, { refresh: add_call_button })
+	);
+})();
