@@ -11,6 +11,10 @@ required_apps = ["frappe"]
 require_type_annotated_api_methods = True
 
 # --- AI voice agent (Ultravox) -------------------------------------------
+# Webhook events that failed (or whose job never ran) are processed again.
+scheduler_events = {
+    "cron": {"*/5 * * * *": ["voice_agent.api.webhook_handlers.retry_failed_webhook_events"]},
+}
 
 # --- Desk calling ----------------------------------------------------------
 # A Voice Agent User sees only the calls where they are the agent.
@@ -32,3 +36,11 @@ doctype_js = {
 }
 
 # --- Fixtures ------------------------------------------------------------
+fixtures = [
+    {"dt": "Role", "filters": [["name", "in", ["Voice Agent Manager", "Voice Agent User", "Voice Sidecar"]]]},
+    {"dt": "Number Card", "filters": [["name", "in", [
+        "Voice Sessions This Month", "Live Voice Sessions", "Average Voice Session Duration",
+        "Voice Agent Tool Calls This Month"]]]},
+    {"dt": "Dashboard Chart", "filters": [["name", "in", [
+        "Voice Sessions per Day", "Voice Session Outcomes", "Voice Agent Tool Use"]]]},
+]

@@ -1,0 +1,161 @@
+"""Ultravox webhooks: verified on the raw body, stored raw first, acknowledged at once, processed in
+the background; a failed event stays stored and is retried by the scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, convert_utc_to_system_timezone, now_datetime
+
+from voice_agent.integrations.ultravox.connect import connect, webhook_secrets
+from voice_agent.ultravox_logic.events import (
+    WebhookPayloadError,
+    format_transcript,
+    parse_duration_seconds,
+    parse_event,
+)
+from voice_agent.ultravox_logic.signature import WebhookSignatureError, verify
+
+MAX_ATTEMPTS = 6
+
+
+class InvalidWebhook(frappe.ValidationError):
+    http_status_code = 400
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+def ultravox_webhook() -> dict[str, str]:
+    raw = frappe.request.get_data(cache=True)
+    tolerance = frappe.get_cached_doc("Voice Agent Settings").webhook_tolerance_sec or 60
+    try:
+        verify(
+            raw,
+            frappe.get_request_header("X-Ultravox-Webhook-Timestamp"),
+            frappe.get_request_header("X-Ultravox-Webhook-Signature"),
+            webhook_secrets(),
+            tolerance_seconds=tolerance,
+        )
+    except WebhookSignatureError:
+        frappe.throw(_("Invalid webhook signature"), frappe.AuthenticationError)
+    try:
+        event = parse_event(raw)
+    except WebhookPayloadError as exc:
+        frappe.throw(_("Invalid webhook payload: {0}").format(str(exc)), InvalidWebhook)
+
+    if frappe.db.exists("Voice Webhook Event", event.dedupe_key):
+        return {"status": "duplicate"}
+    try:
+        frappe.get_doc({
+            "doctype": "Voice Webhook Event", "dedupe_key": event.dedupe_key, "event": event.event,
+            "ultravox_call_id": event.call_id, "status": "Received", "payload": raw.decode(),
+        }).insert(ignore_permissions=True)
+    except frappe.DuplicateEntryError:
+        return {"status": "duplicate"}
+    frappe.enqueue(
+        "voice_agent.api.webhook_handlers.process_webhook_event",
+        queue="short", event_name=event.dedupe_key, enqueue_after_commit=True,
+    )
+    return {"status": "accepted"}
+
+
+def process_webhook_event(event_name: str) -> None:
+    record = frappe.get_doc("Voice Webhook Event", event_name)
+    if record.status == "Processed":
+        return
+    try:
+        event = parse_event(record.payload.encode())
+        session = _find_session(event.call_id, event.call)
+        if session:
+            _apply(event.event, event.call, session)
+        record.db_set({"status": "Processed", "processed_at": now_datetime(), "voice_session": session,
+                       "attempts": record.attempts + 1, "error": None})
+        frappe.db.commit()
+    except Exception:
+        frappe.db.rollback()
+        record.db_set({"status": "Failed", "attempts": record.attempts + 1,
+                       "error": frappe.get_traceback()[-2000:]})
+        frappe.db.commit()
+        frappe.log_error(title=f"Ultravox webhook {record.event} failed")
+
+
+def retry_failed_webhook_events() -> None:
+    """Scheduler: events that failed, or whose job never ran, are processed again."""
+    stale = add_to_date(now_datetime(), minutes=-2)
+    names = frappe.get_all(
+        "Voice Webhook Event",
+        filters={"status": ("in", ("Received", "Failed")), "attempts": ("<", MAX_ATTEMPTS), "modified": ("<", stale)},
+        pluck="name", limit_page_length=100, order_by="creation asc",
+    )
+    for name in names:
+        process_webhook_event(name)
+
+
+def _find_session(call_id: str, call: dict[str, Any]) -> str | None:
+    name = frappe.db.get_value("Voice Session", {"ultravox_call_id": call_id}, "name")
+    if name:
+        return name
+    # The webhook can beat create_session's write of the call id; metadata names the session too.
+    metadata = call.get("metadata") if isinstance(call.get("metadata"), dict) else {}
+    candidate = metadata.get("voice_session")
+    if isinstance(candidate, str) and frappe.db.get_value("Voice Session", candidate, "ultravox_call_id") in (None, ""):
+        if frappe.db.exists("Voice Session", candidate):
+            frappe.db.set_value("Voice Session", candidate, "ultravox_call_id", call_id, update_modified=False)
+            return candidate
+    return None
+
+
+def _apply(event: str, call: dict[str, Any], session_name: str) -> None:
+    session = frappe.get_doc("Voice Session", session_name)
+    values: dict[str, Any] = {}
+    if event in ("call.started", "call.joined"):
+        if session.status == "Starting":
+            values["status"] = "Live"
+        if event == "call.joined" and call.get("joined"):
+            values["joined_at"] = _local(call["joined"])
+    elif event == "call.ended":
+        values.update(_ended_values(call, session))
+    elif event == "call.billed":
+        billed = parse_duration_seconds(call.get("billedDuration"))
+        if billed is not None:
+            values["billed_duration_sec"] = billed
+    if values:
+        session.db_set(values)
+
+
+def _ended_values(call: dict[str, Any], session) -> dict[str, Any]:
+    client = connect()
+    if client is None:
+        raise RuntimeError("Ultravox is not configured; the transcript cannot be fetched")
+    details = client.get_call(call["callId"])
+    merged = {**call, **{k: v for k, v in details.items() if v is not None}}
+    messages = client.list_messages(call["callId"])
+    ended = _local(merged["ended"]) if merged.get("ended") else now_datetime()
+    joined = _local(merged["joined"]) if merged.get("joined") else None
+    values: dict[str, Any] = {
+        "status": "Ended",
+        "ended_at": ended,
+        "end_reason": str(merged.get("endReason") or "")[:140],
+        "transcript": format_transcript(messages),
+        "short_summary": merged.get("shortSummary"),
+        "summary": merged.get("summary"),
+        "duration_sec": round((ended - joined).total_seconds(), 1) if joined else 0,
+        "outcome": session.outcome or "None",
+    }
+    if joined and not session.joined_at:
+        values["joined_at"] = joined
+    billed = parse_duration_seconds(merged.get("billedDuration"))
+    if billed is not None:
+        values["billed_duration_sec"] = billed
+    return values
+
+
+def _local(timestamp: str) -> datetime:
+    parsed = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    return convert_utc_to_system_timezone(parsed).replace(tzinfo=None)
+
+
+def webhook_url() -> str:
+    return frappe.utils.get_url("/api/method/voice_agent.api.webhook_handlers.ultravox_webhook")

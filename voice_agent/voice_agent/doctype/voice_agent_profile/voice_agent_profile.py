@@ -1,0 +1,18 @@
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+
+class VoiceAgentProfile(Document):
+    def validate(self):
+        if self.temperature is not None and not 0 <= self.temperature <= 1:
+            frappe.throw(_("Temperature must be between 0 and 1."))
+        if self.max_duration_sec and not 30 <= self.max_duration_sec <= 3600:
+            frappe.throw(_("Max duration must be between 30 and 3600 seconds."))
+        seen = set()
+        for row in self.tools:
+            if row.tool in seen:
+                frappe.throw(_("Tool {0} is listed twice.").format(row.tool))
+            seen.add(row.tool)
+        if self.opening_time and self.closing_time and str(self.opening_time) >= str(self.closing_time):
+            frappe.throw(_("Bookable From must be before Bookable Until."))
