@@ -131,22 +131,30 @@ def send_invite(call: str, email: str) -> dict[str, Any]:
     answer = create_invite(call)
     doc = frappe.get_doc("Voice Call", call)
     frappe.db.set_value("Voice Call Invite", answer["invite"], "email", email, update_modified=False)
-    frappe.sendmail(
-        recipients=[email],
-        subject=_("{0} invites you to a call").format(_user_name(doc.agent)),
-        message=_(
-            "<p>{0} is waiting for you in a voice call.</p>"
-            '<p><a href="{1}">Join the call</a> from your browser; no installation needed.</p>'
-            "<p>The link works until {2} (UTC) and only for this call.</p>"
-        ).format(
-            frappe.utils.escape_html(_user_name(doc.agent)),
-            answer["url"],
-            answer["expires_at"][:16].replace("T", " "),
-        ),
-        reference_doctype="Voice Call",
-        reference_name=doc.name,
-        now=False,
-    )
+    try:
+        frappe.sendmail(
+            recipients=[email],
+            subject=_("{0} invites you to a call").format(_user_name(doc.agent)),
+            message=_(
+                "<p>{0} is waiting for you in a voice call.</p>"
+                '<p><a href="{1}">Join the call</a> from your browser; no installation needed.</p>'
+                "<p>The link works until {2} (UTC) and only for this call.</p>"
+            ).format(
+                frappe.utils.escape_html(_user_name(doc.agent)),
+                answer["url"],
+                answer["expires_at"][:16].replace("T", " "),
+            ),
+            reference_doctype="Voice Call",
+            reference_name=doc.name,
+            now=False,
+        )
+    except frappe.OutgoingEmailError:
+        frappe.throw(
+            _(
+                "The invite could not be mailed: set up a default outgoing email account, or copy the link: {0}"
+            ).format(answer["url"]),
+            title=_("Email not set up"),
+        )
     return {**answer, "email": email}
 
 
