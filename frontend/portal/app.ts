@@ -86,6 +86,8 @@ export class PortalPage {
   #connectTimer: ReturnType<typeof setTimeout> | null = null;
   #endRequested = false;
   #attempt = 0;
+  /** Start and End replace each other; focus follows when the user was on them. */
+  #focusOnControls = false;
 
   constructor(root: HTMLElement, config: PortalConfig, deps: PortalDeps, location: Location) {
     this.#config = config;
@@ -161,7 +163,7 @@ export class PortalPage {
     if (profile.use_case) {
       const tag = document.createElement("span");
       tag.className = "va-card-tag";
-      tag.textContent = profile.use_case;
+      tag.textContent = profile.use_case.replace(/_/g, " ");
       label.append(tag);
     }
     return label;
@@ -391,6 +393,11 @@ export class PortalPage {
   }
 
   #setState(state: PageState): void {
+    const focused = document.activeElement;
+    const keyboardOnControls =
+      focused === this.#el.start ||
+      focused === this.#el.end ||
+      (this.#focusOnControls && (focused === null || focused === document.body));
     this.#state = state;
     const busy = !["ready", "ended", "error"].includes(state);
     const inCall = this.#session !== null && (state === "connecting" || LIVE_STATES.has(state));
@@ -400,15 +407,17 @@ export class PortalPage {
     this.#el.start.hidden = busy;
     this.#el.start.disabled = this.#config.profiles.length === 0;
     this.#el.start.textContent = state === "ready" ? "Start conversation" : "Start again";
-    const endWasFocused = document.activeElement === this.#el.end;
     this.#el.end.hidden = !busy;
     this.#el.end.disabled = state === "ending";
     this.#el.muteMic.disabled = !inCall;
     this.#el.muteSpeaker.disabled = !inCall;
     for (const input of this.#el.profiles.querySelectorAll<HTMLInputElement>("input")) input.disabled = busy;
     // Keep keyboard users on the button that replaced the one they pressed.
-    if (busy && document.activeElement === document.body) this.#el.end.focus();
-    if (!busy && (endWasFocused || document.activeElement === document.body)) this.#el.start.focus();
+    this.#focusOnControls = keyboardOnControls;
+    if (keyboardOnControls) {
+      const target = busy ? this.#el.end : this.#el.start;
+      if (document.activeElement !== target) target.focus();
+    }
   }
 
   #showAlert(outcome: Failure, tone: "error" | "info"): void {

@@ -1,0 +1,204 @@
+/// <reference types="node" />
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { DESKTOP, PHONE, launch, screenshot } from "./portal-browser";
+import { startFakeSite, startFakeUltravox, type FakeSite, type FakeUltravox } from "./portal-harness";
+
+let ultravox: FakeUltravox;
+let site: FakeSite;
+let browser: Browser;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  ultravox = await startFakeUltravox();
+  site = await startFakeSite(ultravox.url);
+  browser = await launch();
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.stop();
+  await ultravox?.stop();
+});
+
+afterEach(async () => {
+  await context?.close();
+  site.mode = "ok";
+  site.maxDurationSec = 300;
+  site.calls.length = 0;
+  await ultravox.setJoinMode("ok");
+});
+
+async function open(viewport = DESKTOP, query = ""): Promise<Page> {
+  context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${site.origin}/voice-agent${query}`);
+  await page.locator(".va-card").first().waitFor();
+  return page;
+}
+
+const status = (page: Page) => page.locator("#va-status");
+const alert = (page: Page) => page.locator("#va-alert");
+
+async function expectAlert(page: Page, kind: string, title: RegExp): Promise<void> {
+  await alert(page).and(page.locator(`[data-kind="${kind}"]`)).waitFor({ timeout: 10_000 });
+  expect(await page.locator("#va-alert-title").textContent()).toMatch(title);
+  expect(((await page.locator("#va-alert-detail").textContent()) ?? "").length).toBeGreaterThan(20);
+}
+
+describe("/voice-agent page", () => {
+  it("lists the public profiles, preselects the one in the URL and starts idle", async () => {
+    const page = await open(DESKTOP, "?profile=VAP-0002");
+    expect(await page.locator(".va-card-title").allTextContents()).toEqual(["Book an appointment", "Order food", "Get support"]);
+    expect(await page.locator('input[name="va-profile"]:checked').getAttribute("value")).toBe("VAP-0002");
+    expect(await status(page).textContent()).toBe("Ready");
+    expect(await page.locator("#va-mute-mic").isDisabled()).toBe(true);
+    expect(await alert(page).isHidden()).toBe(true);
+    await screenshot(page, "desktop-idle");
+  });
+
+  it("connects through create_session and the fake's join socket, then ends on request", async () => {
+    const page = await open();
+    await page.locator("#va-start").click();
+    await page.locator('#va-status:text-is("Connecting…")').waitFor();
+    const [create] = site.callsTo("create_session");
+    expect(create?.args).toMatchObject({ profile: "VAP-0001", page_url: `${site.origin}/voice-agent` });
+    expect(await page.locator("#va-mute-mic").isEnabled()).toBe(true);
+    expect(await page.locator("#va-end").isVisible()).toBe(true);
+    expect(await page.locator("#va-start").isHidden()).toBe(true);
+    expect(await page.locator("#va-timer").textContent()).toMatch(/^0:0\d \/ 5:00$/);
+
+    await page.locator("#va-mute-mic").click();
+    expect(await page.locator("#va-mute-mic").getAttribute("aria-pressed")).toBe("true");
+    expect(await page.locator("#va-mute-mic").textContent()).toBe("Unmute microphone");
+    await page.locator("#va-mute-speaker").click();
+    expect(await page.locator("#va-mute-speaker").getAttribute("aria-pressed")).toBe("true");
+    await screenshot(page, "desktop-connecting");
+
+    await page.locator("#va-end").click();
+    await expectAlert(page, "call_ended", /Conversation ended/);
+    expect(await status(page).textContent()).toBe("Conversation ended");
+    expect(await page.locator("#va-start").textContent()).toBe("Start again");
+    await expect.poll(() => site.callsTo("end_session").length).toBe(1);
+    expect(site.callsTo("end_session")[0]?.args).toEqual({ session_id: "VS-00001", client_token: "client-token-1" });
+    await expect.poll(() => site.callsTo("update_session_status").map((c) => c.args.status)).toContain("connecting");
+  });
+
+  it("ends the call itself when the maximum duration is reached", async () => {
+    site.maxDurationSec = 2;
+    const page = await open();
+    await page.locator("#va-start").click();
+    await page.locator('#va-status:text-is("Connecting…")').waitFor();
+    await expectAlert(page, "call_ended", /Conversation ended/);
+    await expect.poll(() => site.callsTo("end_session").length).toBe(1);
+  });
+
+  it.each([
+    ["dead_room", "the media room cannot be reached"],
+    ["ended", "the call is already over"],
+    ["reject", "the join socket is refused"],
+  ] as const)("reports a lost connection when %s (%s)", async (wsMode, _why) => {
+    await ultravox.setJoinMode(wsMode, 1);
+    const page = await open();
+    await page.locator("#va-start").click();
+    await expectAlert(page, "connection_lost", /Connection lost/);
+    expect(await status(page).textContent()).toBe("Not connected");
+    expect(await page.locator("#va-indicator").getAttribute("data-state")).toBe("error");
+    expect(await page.locator("#va-start").isVisible()).toBe(true);
+    if (wsMode === "dead_room") await screenshot(page, "desktop-error-connection-lost");
+  });
+
+  it.each([
+    ["429", "rate_limited", /Too many attempts/],
+    ["503", "service_busy", /busy/],
+    ["502", "agent_unavailable", /Voice service unavailable/],
+    ["403", "origin_refused", /Not available on this website/],
+    ["417", "invalid_request", /Could not start/],
+  ] as const)("create_session HTTP %s shows %s", async (mode, kind, title) => {
+    site.mode = mode;
+    const page = await open();
+    await page.locator("#va-start").click();
+    await expectAlert(page, kind, title);
+    expect(await page.locator("#va-mute-mic").isDisabled()).toBe(true);
+    if (mode === "503") {
+      expect(await page.locator("#va-alert-detail").textContent()).toBe("All our assistants are busy right now. Please try again in a minute.");
+    }
+    if (mode === "429") {
+      expect(await page.locator("#va-alert-detail").textContent()).not.toContain("sometime");
+      await screenshot(page, "desktop-error-rate-limited");
+    }
+  });
+
+  it("says when the server cannot be reached", async () => {
+    const page = await open();
+    await context.route("**/api/method/**", (route) => route.abort("internetdisconnected"));
+    await page.locator("#va-start").click();
+    await expectAlert(page, "network", /No connection/);
+  });
+
+  it("works at phone width without sideways scrolling", async () => {
+    site.mode = "503";
+    const page = await open(PHONE);
+    await screenshot(page, "phone-idle");
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(await overflow()).toBe(0);
+    const start = await page.locator("#va-start").boundingBox();
+    expect(start?.width ?? 0).toBeGreaterThan(300);
+    expect(start?.height ?? 0).toBeGreaterThanOrEqual(44);
+    await page.locator("#va-start").click();
+    await expectAlert(page, "service_busy", /busy/);
+    expect(await overflow()).toBe(0);
+    await screenshot(page, "phone-error-busy");
+  });
+
+  it("phone width while connecting", async () => {
+    const page = await open(PHONE);
+    await page.locator("#va-start").click();
+    await page.locator('#va-status:text-is("Connecting…")').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    await screenshot(page, "phone-connecting");
+    await page.locator("#va-end").click();
+    await expectAlert(page, "call_ended", /Conversation ended/);
+  });
+
+  it("is usable by keyboard: profiles, then Start; visible focus; status announced politely", async () => {
+    const page = await open();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe("VAP-0001");
+    await page.keyboard.press("ArrowRight");
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe("VAP-0002");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("va-start");
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    expect(outline).not.toBe("none");
+    expect(await status(page).getAttribute("aria-live")).toBe("polite");
+    expect(await page.locator("#va-transcript").getAttribute("aria-live")).toBe("polite");
+
+    await page.keyboard.press("Enter");
+    await page.locator('#va-status:text-is("Connecting…")').waitFor();
+    expect(site.callsTo("create_session")[0]?.args.profile).toBe("VAP-0002");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("va-end");
+    await page.keyboard.press("Enter");
+    await expectAlert(page, "call_ended", /Conversation ended/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("va-start");
+  });
+});
+
+describe("/voice-agent without microphone permission", () => {
+  it("explains that the microphone is blocked and creates no session", async () => {
+    const denied = await launch({ micAllowed: false });
+    try {
+      const ctx = await denied.newContext({ viewport: DESKTOP });
+      const page = await ctx.newPage();
+      await page.goto(`${site.origin}/voice-agent`);
+      await page.locator("#va-start").click();
+      await expectAlert(page, "mic_denied", /Microphone blocked/);
+      expect(site.callsTo("create_session")).toHaveLength(0);
+      await screenshot(page, "desktop-error-mic-denied");
+    } finally {
+      await denied.close();
+    }
+  });
+});
