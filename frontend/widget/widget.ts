@@ -24,6 +24,7 @@ const STYLE = (c: WidgetConfig) => `
   background: ${c.color}; color: #fff; font: 600 15px/1.2 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 .close { width: 40px; height: 40px; border: 0; border-radius: 8px; background: transparent; color: inherit; cursor: pointer; font-size: 24px; line-height: 1; }
 .close:hover { background: rgb(255 255 255 / 18%); }
+.dialog.blocked { height: auto; }
 iframe { flex: 1; width: 100%; border: 0; }
 .fallback { padding: 20px; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1c2430; }
 .fallback[hidden] { display: none; }
@@ -34,7 +35,7 @@ iframe { flex: 1; width: 100%; border: 0; }
 const MIC_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3Zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2Z"/></svg>';
 
-/** The "Talk to us" button and its overlay, inside a closed shadow root so the host page's CSS cannot reach it. */
+/** The "Talk to us" button and its overlay, inside a shadow root so the host page's CSS cannot reach it. */
 export class VoiceAgentWidget {
   readonly #config: WidgetConfig;
   readonly #host: HTMLElement;
@@ -51,7 +52,7 @@ export class VoiceAgentWidget {
     this.#config = config;
     this.#host = doc.createElement("div");
     this.#host.setAttribute("data-voice-agent-widget", "");
-    const shadow = this.#host.attachShadow({ mode: "closed" });
+    const shadow = this.#host.attachShadow({ mode: "open" });
     const style = doc.createElement("style");
     style.textContent = STYLE(config);
 
@@ -125,6 +126,7 @@ export class VoiceAgentWidget {
     frame.src = pageUrl(this.#config);
     this.#frame = frame;
     this.#fallback.hidden = true;
+    this.#dialog.classList.remove("blocked");
     this.#dialog.append(frame);
     this.#backdrop.hidden = false;
     this.#launcher.setAttribute("aria-expanded", "true");
@@ -149,6 +151,7 @@ export class VoiceAgentWidget {
     this.#frame?.remove();
     this.#frame = null;
     this.#fallback.hidden = false;
+    this.#dialog.classList.add("blocked");
   }
 
   #openPopup(): void {

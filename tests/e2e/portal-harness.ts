@@ -190,12 +190,7 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
       return;
     }
     if (req.method === "GET" && url.pathname === "/host.html") {
-      const widget = `${origin}/assets/voice_agent/dist/widget.js`;
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop home</title></head>
-<body style="font-family:sans-serif;margin:40px"><h1>Our shop</h1><p>Opening hours, menu, contact.</p><a href="#top" id="host-link">A link on the host page</a>
-<script src="${widget}" data-voice-agent-profile="VAP-0002" data-voice-agent-label="Talk to us" data-voice-agent-color="#0f766e"
- data-voice-agent-context-order-ref="A-42" async></script></body></html>`);
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(hostPage(origin, url.searchParams.get("mode") ?? "iframe"));
       return;
     }
     if (req.method === "POST" && url.pathname.startsWith(METHOD)) {
@@ -221,6 +216,16 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
   });
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   return site;
+}
+
+/** A customer's website with the one-line widget embed. */
+export function hostPage(siteOrigin: string, mode: string): string {
+  const widget = `${siteOrigin}/assets/voice_agent/dist/widget.js`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop home</title></head>
+<body style="font-family:sans-serif;margin:40px"><h1>Our shop</h1><p>Opening hours, menu, contact.</p><a href="#top" id="host-link">A link on the host page</a>
+<script src="${widget}" data-voice-agent-profile="VAP-0002" data-voice-agent-label="Talk to us" data-voice-agent-color="#0f766e"
+ data-voice-agent-mode="${escapeHtml(mode)}" data-voice-agent-context-order-ref="A-42" async></script></body></html>`;
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
