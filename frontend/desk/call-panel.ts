@@ -50,14 +50,14 @@ export class CallPanel {
     this.root.setAttribute("aria-labelledby", `${id}-title`);
     this.root.dataset.status = "connecting";
     this.root.innerHTML = `
-      <header class="va-cp-head">
+      <div class="va-cp-head">
         <span class="va-cp-dot" aria-hidden="true"></span>
         <div class="va-cp-heading">
           <h2 class="va-cp-title" id="${id}-title"></h2>
           <p class="va-cp-status" role="status" aria-live="polite" data-ref="status">Connecting…</p>
         </div>
         <time class="va-cp-timer" data-ref="timer" aria-label="Call time">00:00</time>
-      </header>
+      </div>
       <div class="va-cp-alert" role="alert" data-ref="alert" hidden>
         <strong data-ref="alertTitle"></strong>
         <p data-ref="alertDetail"></p>
@@ -320,7 +320,7 @@ export class CallPanel {
         li.dataset.role = p.role;
         const name = document.createElement("span");
         name.className = "va-cp-person";
-        name.textContent = p.participantId === me ? `${p.name ?? p.participantId} (you)` : (p.name ?? p.participantId);
+        name.textContent = p.participantId === me ? "You" : (p.name ?? p.participantId);
         const badge = document.createElement("span");
         badge.className = "va-cp-badge";
         badge.textContent = ROLE_LABEL[p.role] ?? p.role;

@@ -79,6 +79,8 @@ export const browserDeps: CallSessionDeps = {
   connectTimeoutMs: 10000,
 };
 
+const REQUEST_TIMEOUT_MS = 10_000;
+
 const SIDECAR_TO_STATUS: Record<SidecarCallState, CallStatus> = {
   created: "ringing",
   ringing: "ringing",
@@ -128,6 +130,7 @@ export class CallSession {
   #iceRestarting = new Set<string>();
   #connectedAt: number | undefined;
   #closed = false;
+  #pending = new Set<(reason: Error) => void>();
 
   constructor(answer: JoinAnswer, options: { listenOnly?: boolean; deps?: Partial<CallSessionDeps> } = {}) {
     this.#answer = answer;
@@ -204,7 +207,8 @@ export class CallSession {
       if (!this.listenOnly) this.#sendTransport = await this.#createTransport(device, "send");
       const joined = await this.#request("call:join", { rtpCapabilities: device.recvRtpCapabilities ?? device.rtpCapabilities });
       this.#joinedOnce = true;
-      this.#participants = new Map(joined.participants.map((p) => [p.participantId, p]));
+      const me: ParticipantInfo = { participantId: joined.participantId, role: joined.role, muted: this.#muted, listenOnly: this.listenOnly };
+      this.#participants = new Map([me, ...joined.participants].map((p) => [p.participantId, p]));
       this.#emit("participants", this.participants);
       this.#applySidecarState(joined.state);
       const track = this.microphoneTrack;
@@ -464,6 +468,7 @@ export class CallSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const abandon of [...this.#pending]) abandon(new Error("the call is closed"));
     this.#closeMedia();
     this.#stopMeter();
     this.#stopMic();
@@ -512,10 +517,18 @@ export class CallSession {
   #request<E extends keyof SignalingRequests>(event: E, payload: SignalingRequests[E][0]): Promise<SignalingRequests[E][1]> {
     const socket = this.#requireSocket();
     return new Promise((resolve, reject) => {
-      socket.emit(event, payload, (ack: Ack<unknown>) => {
-        if (ack.ok) resolve(ack.data as SignalingRequests[E][1]);
-        else reject(new Error(`${event}: ${ack.error.code}: ${ack.error.message}`));
-      });
+      // An ack can be lost with the socket (the call ended, the network went): never leave a caller waiting.
+      const abandon = (reason: Error) => settle(() => reject(reason));
+      const timer = setTimeout(() => abandon(new Error(`${event}: no answer from the call server`)), REQUEST_TIMEOUT_MS);
+      this.#pending.add(abandon);
+      const settle = (fn: () => void) => {
+        if (!this.#pending.delete(abandon)) return;
+        clearTimeout(timer);
+        fn();
+      };
+      socket.emit(event, payload, (ack: Ack<unknown>) =>
+        settle(() => (ack.ok ? resolve(ack.data as SignalingRequests[E][1]) : reject(new Error(`${event}: ${ack.error.code}: ${ack.error.message}`)))),
+      );
     });
   }
 }
