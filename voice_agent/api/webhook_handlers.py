@@ -45,7 +45,11 @@ def ultravox_webhook() -> dict[str, str]:
     except WebhookPayloadError as exc:
         frappe.throw(_("Invalid webhook payload: {0}").format(str(exc)), InvalidWebhook)
 
-    if frappe.db.exists("Voice Webhook Event", event.dedupe_key):
+    stored = frappe.db.get_value("Voice Webhook Event", event.dedupe_key, "status")
+    if stored:
+        if stored != "Processed":
+            # A redelivery of an event whose job was lost or failed: try again (processing is idempotent).
+            _enqueue(event.dedupe_key)
         return {"status": "duplicate"}
     try:
         frappe.get_doc({
@@ -54,11 +58,15 @@ def ultravox_webhook() -> dict[str, str]:
         }).insert(ignore_permissions=True)
     except frappe.DuplicateEntryError:
         return {"status": "duplicate"}
+    _enqueue(event.dedupe_key)
+    return {"status": "accepted"}
+
+
+def _enqueue(event_name: str) -> None:
     frappe.enqueue(
         "voice_agent.api.webhook_handlers.process_webhook_event",
-        queue="short", event_name=event.dedupe_key, enqueue_after_commit=True,
+        queue="short", event_name=event_name, enqueue_after_commit=True,
     )
-    return {"status": "accepted"}
 
 
 def process_webhook_event(event_name: str) -> None:

@@ -36,7 +36,11 @@ def match_item(requested: str, catalogue: dict[str, str]) -> ItemMatch:
     names = {_norm(n): n for n in catalogue}
     if scored and scored[0][0] >= CERTAIN and (len(scored) == 1 or scored[1][0] < CERTAIN):
         return ItemMatch(requested, item=by_norm[scored[0][1]])
-    return ItemMatch(requested, suggestions=[names[n] for score, n in scored[:3] if score >= POSSIBLE])
+    # "pizza" for "Margherita Pizza": every spoken word appears in the name.
+    words = set(wanted.split())
+    containing = sorted(n for n in by_norm if words <= set(n.split()))
+    close = [n for score, n in scored if score >= POSSIBLE and n not in containing]
+    return ItemMatch(requested, suggestions=[names[n] for n in (containing + close)[:3]])
 
 
 def match_items(requested: Iterable[str], catalogue: dict[str, str]) -> list[ItemMatch]:
