@@ -14,7 +14,7 @@ def event(type_, payload, sequence=1, call="VC-2026-00001"):
         "occurredAt": "2026-11-23T03:00:00.123Z",
         "sidecarId": "sidecar-1",
         "type": type_,
-        "payload": payload,
+        "payload": copy.deepcopy(payload),
     }
 
 
@@ -90,3 +90,16 @@ def test_invalid_batches_are_refused_with_the_location(name):
         validate_batch(body)
     assert excinfo.value.problems
     assert str(excinfo.value)
+
+
+def test_the_problem_names_the_field_of_the_events_own_type():
+    batch = mutate(INVALID["unknown state"])
+    with pytest.raises(InvalidEventBatch) as excinfo:
+        validate_batch(batch)
+    assert excinfo.value.problems == [f"events/0/payload/to: 'party' is not one of {list(_states())}"]
+
+
+def _states():
+    from voice_agent.contracts import load
+
+    return load("sidecar-http.schema.json")["$defs"]["CallState"]["enum"]
