@@ -194,7 +194,9 @@ export class PortalPage {
         await this.#deps.caller.post<unknown>(`${METHOD}.create_session`, {
           profile,
           page_url: this.#embedContext?.page_url ?? window.location.href,
-          context: this.#embedContext ? { page_title: this.#embedContext.page_title, ...this.#embedContext.data } : {},
+          context: this.#embedContext
+            ? { ...this.#embedContext.data, page_title: this.#embedContext.page_title, source: "widget" }
+            : {},
         }),
       );
     } catch (error) {
@@ -436,7 +438,7 @@ export class PortalPage {
   #listenToWidget(): void {
     const allowed = this.#config.allowedOrigins;
     window.addEventListener("message", (event: MessageEvent) => {
-      void isAllowedOrigin;
+      if (!isAllowedOrigin(event.origin, allowed)) return;
       if (event.source !== window.parent && event.source !== window.opener) return;
       const context = parseContextMessage(event.data);
       if (context) {
