@@ -111,7 +111,7 @@ describe("website widget", () => {
     expect(site.callsTo("create_session")[0]?.args).toEqual({
       profile: "VAP-0002",
       page_url: `${site.embedderOrigin}/host.html`,
-      context: { page_title: "Shop home", order_ref: "A-42" },
+      context: { page_title: "Shop home", order_ref: "A-42", source: "widget" },
     });
     await screenshot(page, "widget-open");
 

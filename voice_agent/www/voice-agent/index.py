@@ -5,28 +5,28 @@ import json
 import frappe
 from frappe import _
 
+from voice_agent.api.voice_processor import get_public_profiles
+
 no_cache = 1
 
 
 def get_context(context: frappe._dict) -> frappe._dict:
-	from voice_agent.api.voice_processor import get_public_profiles
-
-	settings = frappe.get_cached_doc("Voice Agent Settings")
-	config = {
-		"profiles": get_public_profiles(),
-		"allowedOrigins": _allowed_origins(settings.get("allowed_origins") or ""),
-		"siteName": frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site,
-		"csrfToken": frappe.sessions.get_csrf_token() if frappe.session.user != "Guest" else "",
-	}
-	context.no_breadcrumbs = True
-	context.title = _("Talk to our assistant")
-	context.lang = frappe.local.lang or "en"
-	context.brand = config["siteName"]
-	context.asset_version = frappe.utils.get_build_version()
-	context.config_json = json.dumps(config, separators=(",", ":"))
-	return context
+    settings = frappe.get_cached_doc("Voice Agent Settings")
+    config = {
+        "profiles": get_public_profiles(),
+        "allowedOrigins": _allowed_origins(settings.get("allowed_origins") or ""),
+        "siteName": frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site,
+        "csrfToken": frappe.sessions.get_csrf_token() if frappe.session.user != "Guest" else "",
+    }
+    context.no_breadcrumbs = True
+    context.title = _("Talk to our assistant")
+    context.lang = frappe.local.lang or "en"
+    context.brand = config["siteName"]
+    context.asset_version = frappe.utils.get_build_version()
+    context.config_json = json.dumps(config, separators=(",", ":"))
+    return context
 
 
 def _allowed_origins(raw: str) -> list[str]:
-	"""Origins one per line or comma separated, as the settings store them."""
-	return [o.strip().rstrip("/") for o in raw.replace(",", "\n").splitlines() if o.strip()]
+    """One origin per line, read exactly as create_session reads them."""
+    return [o.strip().rstrip("/").lower() for o in raw.splitlines() if o.strip()]
