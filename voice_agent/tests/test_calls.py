@@ -30,6 +30,7 @@ MANAGER = "va-manager@example.com"
 SIDECAR = "va-sidecar@example.com"
 OUTSIDER = "va-outsider@example.com"
 NO_LEAD_AGENT = "va-nolead@example.com"
+LEAD_EMAIL = "va-test-lead@example.com"
 ROLES = ("Voice Agent User", "Voice Agent Manager", "Voice Sidecar")
 
 
@@ -200,16 +201,16 @@ class TestCalls(FrappeTestCase):
         _ensure_user(NO_LEAD_AGENT, ["Voice Agent User"])
         # initiate_call commits (the sidecar may report before the request ends), so the Lead may
         # exist from an earlier run.
-        existing = frappe.db.get_value("Lead", {"email_id": "ada.caller@example.com"})
+        existing = frappe.db.get_value("Lead", {"email_id": LEAD_EMAIL})
         cls.lead = (
             frappe.get_doc("Lead", existing)
             if existing
             else frappe.get_doc(
                 {
                     "doctype": "Lead",
-                    "first_name": "Ada",
-                    "last_name": "Caller",
-                    "email_id": "ada.caller@example.com",
+                    "first_name": "Vat",
+                    "last_name": "Tester",
+                    "email_id": LEAD_EMAIL,
                     "mobile_no": "+15550100",
                 }
             ).insert(ignore_permissions=True)
@@ -221,6 +222,15 @@ class TestCalls(FrappeTestCase):
     def tearDownClass(cls):
         cls.sidecar.close()
         frappe.set_user("Administrator")
+        # initiate_call commits, so the calls of these test users stay unless removed here.
+        test_calls = frappe.get_all("Voice Call", filters={"reference_name": cls.lead.name}, pluck="name")
+        if test_calls:
+            frappe.db.delete("Voice Call Event", {"voice_call": ("in", test_calls)})
+            frappe.db.delete("Voice Call Invite", {"voice_call": ("in", test_calls)})
+            for child in ("Voice Call State Change", "Voice Call Participant"):
+                frappe.db.delete(child, {"parent": ("in", test_calls)})
+            frappe.db.delete("Voice Call", {"name": ("in", test_calls)})
+            frappe.db.commit()
         super().tearDownClass()
 
     @classmethod
@@ -304,7 +314,7 @@ class TestCalls(FrappeTestCase):
         )
         self.assertEqual(
             (call.party_name, call.party_phone, call.party_email),
-            ("Ada Caller", "+15550100", "ada.caller@example.com"),
+            ("Vat Tester", "+15550100", LEAD_EMAIL),
         )
         self.assertEqual(call.sidecar_room, call.name)
         self.assertEqual([r.to_state for r in call.state_history], ["created"])
@@ -433,22 +443,20 @@ class TestCalls(FrappeTestCase):
         with self.assertRaisesRegex(frappe.ValidationError, "not a valid email"):
             calls.send_invite(call, "not-an-email")
         with patch("frappe.sendmail") as sendmail:
-            answer = calls.send_invite(call, "ada.caller@example.com")
+            answer = calls.send_invite(call, LEAD_EMAIL)
         sendmail.assert_called_once()
         sent = sendmail.call_args.kwargs
-        self.assertEqual(sent["recipients"], ["ada.caller@example.com"])
+        self.assertEqual(sent["recipients"], [LEAD_EMAIL])
         self.assertIn(answer["url"], sent["message"])
         self.assertEqual((sent["reference_doctype"], sent["reference_name"]), ("Voice Call", call))
-        self.assertEqual(
-            frappe.db.get_value("Voice Call Invite", answer["invite"], "email"), "ada.caller@example.com"
-        )
+        self.assertEqual(frappe.db.get_value("Voice Call Invite", answer["invite"], "email"), LEAD_EMAIL)
 
     def test_send_invite_without_outgoing_email_says_so(self):
         call = self.start_call()["call"]
         frappe.set_user(AGENT)
         with patch("frappe.sendmail", side_effect=frappe.OutgoingEmailError("no account")):
             with self.assertRaisesRegex(frappe.ValidationError, "outgoing email account"):
-                calls.send_invite(call, "ada.caller@example.com")
+                calls.send_invite(call, LEAD_EMAIL)
 
     # --- report_call_event -----------------------------------------------------
 
