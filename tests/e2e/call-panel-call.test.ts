@@ -19,7 +19,7 @@ afterAll(async () => {
   await frappe?.stop();
   const code = await sidecar?.stop();
   expect(code).toBe(0);
-});
+}, 30_000);
 
 async function eventually(check: () => Promise<boolean>, timeout = 15_000, what = "condition"): Promise<void> {
   const end = Date.now() + timeout;

@@ -35,6 +35,7 @@ export async function startSidecar(env: Record<string, string> = {}): Promise<Ru
       SIDECAR_SECRET,
       SIDECAR_OUTBOX_PATH: outbox,
       SIDECAR_QUALITY_INTERVAL_SEC: "1",
+      SIDECAR_DRAIN_GRACE_SEC: "1",
       SIDECAR_LOG_LEVEL: "info",
       FRAPPE_URL: "",
       ...env,
@@ -112,7 +113,7 @@ export interface FakeFrappe {
   origin: string;
   calls: FakeFrappeCall[];
   /** Overrides for failure tests: what the next join answer carries. */
-  tweak: { signalingUrl?: string; tokenSecret?: string; ringTimeoutSec?: number };
+  tweak: { signalingUrl?: string; tokenSecret?: string; ringTimeoutSec?: number; initiateError?: string };
   stop(): Promise<void>;
 }
 
@@ -150,6 +151,7 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
 
   const methods: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
     async initiate_call(args) {
+      if (tweak.initiateError) throw new HttpError(417, tweak.initiateError);
       const callId = `VC-2026-${String(++seq).padStart(5, "0")}`;
       const room = await sidecar.api("POST", "/api/rooms", {
         callId,

@@ -1,0 +1,115 @@
+// Each failure the call panel can meet, in a real Chromium against the real
+// sidecar: the message the user reads and the state left behind.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
+
+let sidecar: RunningSidecar;
+let frappe: FakeFrappe;
+let party: CallBrowser | undefined;
+
+beforeAll(async () => {
+  sidecar = await startSidecar();
+  frappe = await startFakeFrappe(sidecar);
+}, 30_000);
+
+afterEach(async () => {
+  await party?.close();
+  party = undefined;
+  for (const key of Object.keys(frappe.tweak) as (keyof FakeFrappe["tweak"])[]) delete frappe.tweak[key];
+});
+
+afterAll(async () => {
+  await frappe?.stop();
+  expect(await sidecar?.stop()).toBe(0);
+}, 30_000);
+
+async function callFromDesk({ micAllowed = true } = {}) {
+  party = await openParty({ micAllowed });
+  const page = party.page;
+  await page.goto(`${frappe.origin}/harness/desk.html`);
+  await page.evaluate(() =>
+    (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
+      reference_doctype: "Lead",
+      reference_name: "CRM-LEAD-2026-00001",
+      title: "Call Jane Doe",
+    }),
+  );
+  return page;
+}
+
+async function alertText(page: import("playwright-core").Page) {
+  await page.locator('.va-cp-alert[role="alert"]:not([hidden])').waitFor();
+  return {
+    title: await page.locator('[data-ref="alertTitle"]').textContent(),
+    detail: await page.locator('[data-ref="alertDetail"]').textContent(),
+  };
+}
+
+describe("call panel failures", () => {
+  it("sidecar unreachable", async () => {
+    frappe.tweak.signalingUrl = "http://127.0.0.1:9";
+    const page = await callFromDesk();
+    await waitStatus(page, "ended", 20_000);
+    const alert = await alertText(page);
+    expect(alert.title).toBe("Call server unreachable");
+    expect(alert.detail).toContain("Test connection");
+    await expect.poll(() => page.getByRole("button", { name: "Close" }).isVisible()).toBe(true);
+    await shot(page, "call-panel-error-unreachable");
+  }, 40_000);
+
+  it("token refused (signed with the wrong secret)", async () => {
+    frappe.tweak.tokenSecret = "not-the-sidecar-secret-at-all-123";
+    const page = await callFromDesk();
+    await waitStatus(page, "ended");
+    const alert = await alertText(page);
+    expect(alert.title).toBe("Call refused");
+    expect(alert.detail).toContain("bad_signature");
+  }, 30_000);
+
+  it("microphone denied", async () => {
+    const page = await callFromDesk({ micAllowed: false });
+    await waitStatus(page, "ended");
+    const alert = await alertText(page);
+    expect(alert.title).toBe("Microphone blocked");
+    expect(alert.detail).toContain("Allow the microphone");
+  }, 30_000);
+
+  it("customer never joined: missed after the ring timeout", async () => {
+    frappe.tweak.ringTimeoutSec = 5;
+    const page = await callFromDesk();
+    await waitStatus(page, "ringing");
+    await waitStatus(page, "ended", 12_000);
+    const alert = await alertText(page);
+    expect(alert.title).toBe("Customer never joined");
+    expect(await page.locator(".va-call-panel").getAttribute("data-end-kind")).toBe("missed");
+    await shot(page, "call-panel-missed", "call-panel-missed");
+    // Escape closes an ended panel (keyboard use).
+    await page.getByRole("button", { name: "Close" }).press("Escape");
+    await expect.poll(() => page.locator(".va-call-panel").count()).toBe(0);
+  }, 30_000);
+
+  it("a call with no room on the sidecar is refused", async () => {
+    party = await openParty();
+    const page = party.page;
+    await page.goto(`${frappe.origin}/harness/desk.html`);
+    await page.evaluate(() =>
+      (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
+        supervise_call: "VC-UNKNOWN",
+        listen_only: true,
+      }),
+    );
+    await waitStatus(page, "ended");
+    const alert = await alertText(page);
+    expect(alert.title).toBe("Call refused");
+    expect(alert.detail).toBe("This call is no longer running on the call server.");
+  }, 30_000);
+
+  it("Frappe's own refusal of initiate_call is shown with its message", async () => {
+    frappe.tweak.initiateError = "The call server is not reachable: connection refused";
+    const page = await callFromDesk();
+    await waitStatus(page, "ended");
+    const alert = await alertText(page);
+    expect(alert).toEqual({ title: "Call failed", detail: "The call server is not reachable: connection refused" });
+  }, 30_000);
+});
