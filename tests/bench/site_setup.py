@@ -58,7 +58,7 @@ def configure(http: requests.Session, fake_base_url: str, api_key: str, submit_o
         "system_prompt": "You are the front desk of Voice Test Co. Be brief.", "voice": "Mark",
         "language_hint": "en", "temperature": 0.3, "max_duration_sec": 300,
         "submit_orders_automatically": 1 if submit_orders else 0, "appointment_duration_min": 45,
-        "opening_time": "09:00:00", "closing_time": "17:00:00",
+        "opening_time": "09:00", "closing_time": "17:00",
         "tools": [{"tool": t} for t in ("book_appointment", "place_restaurant_order", "create_support_ticket")],
     })
     price_list = "Standard Selling"

@@ -199,7 +199,7 @@ def _record_outcome(session_name: str, result: ToolResult) -> None:
 
 def _book_appointment(args: dict[str, Any], agent, doctype: str) -> ToolResult:
     duration = timedelta(minutes=agent.appointment_duration_min or 30)
-    opens, closes = get_time(agent.opening_time or "09:00:00"), get_time(agent.closing_time or "17:00:00")
+    opens, closes = get_time(agent.opening_time or "09:00"), get_time(agent.closing_time or "17:00")
     start = parse_local_datetime(args["date"], args["time"])
     now = now_datetime()
     busy = _busy_intervals(doctype, start - timedelta(days=1), start + timedelta(days=9), duration)

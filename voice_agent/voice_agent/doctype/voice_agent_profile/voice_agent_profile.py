@@ -1,3 +1,5 @@
+import re
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
@@ -14,5 +16,10 @@ class VoiceAgentProfile(Document):
             if row.tool in seen:
                 frappe.throw(_("Tool {0} is listed twice.").format(row.tool))
             seen.add(row.tool)
-        if self.opening_time and self.closing_time and str(self.opening_time) >= str(self.closing_time):
+        for field, default in (("opening_time", "09:00"), ("closing_time", "17:00")):
+            value = (self.get(field) or default).strip()
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+                frappe.throw(_("{0} must be a time like 09:00").format(self.meta.get_label(field)))
+            self.set(field, value)
+        if self.opening_time >= self.closing_time:
             frappe.throw(_("Bookable From must be before Bookable Until."))
