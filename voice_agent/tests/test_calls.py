@@ -215,6 +215,7 @@ class TestCalls(FrappeTestCase):
                 }
             ).insert(ignore_permissions=True)
         )
+        cls.saved_settings = cls.snapshot_settings()
         cls.sidecar = FakeSidecar()
         cls.configure(port=cls.sidecar.port)
 
@@ -230,8 +231,36 @@ class TestCalls(FrappeTestCase):
             for child in ("Voice Call State Change", "Voice Call Participant"):
                 frappe.db.delete(child, {"parent": ("in", test_calls)})
             frappe.db.delete("Voice Call", {"name": ("in", test_calls)})
-            frappe.db.commit()
+        # ...and so would the test settings: put the site's own back.
+        settings = frappe.get_single("MediaSoup WebRTC Settings")
+        settings.update(cls.saved_settings["values"])
+        settings.set("ice_servers", cls.saved_settings["ice_servers"])
+        settings.flags.ignore_validate = True
+        settings.save(ignore_permissions=True)
+        frappe.db.commit()
         super().tearDownClass()
+
+    @staticmethod
+    def snapshot_settings() -> dict:
+        settings = frappe.get_single("MediaSoup WebRTC Settings")
+        values = {
+            df.fieldname: settings.get(df.fieldname)
+            for df in settings.meta.fields
+            if df.fieldtype not in ("Table", "Section Break", "Column Break", "Password")
+        }
+        for secret in ("shared_secret", "turn_rest_secret"):
+            values[secret] = (
+                settings.get_password(secret, raise_exception=False) if settings.get(secret) else ""
+            )
+        rows = [
+            {
+                "urls": row.urls,
+                "username": row.username,
+                "credential": row.get_password("credential", raise_exception=False) if row.credential else "",
+            }
+            for row in settings.ice_servers
+        ]
+        return {"values": values, "ice_servers": rows}
 
     @classmethod
     def configure(cls, **changes):
