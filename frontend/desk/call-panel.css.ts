@@ -71,6 +71,9 @@ export const PANEL_CSS = `
 .va-cp-note { margin: 0; font-size: 12px; color: var(--va-muted); }
 .va-cp-note:empty { display: none; }
 .va-cp-actions { display: flex; flex-wrap: wrap; gap: 8px; }
+.va-call-panel[data-status="ended"] .va-cp-meters,
+.va-call-panel[data-status="ended"] .va-cp-field,
+.va-call-panel[data-status="ended"] .va-cp-actions .va-btn:disabled { display: none; }
 .va-cp-actions .va-btn[hidden], .va-call-panel [hidden] { display: none !important; }
 .va-call-panel .va-btn { font: inherit; cursor: pointer; padding: 5px 12px; border-radius: var(--border-radius, 6px);
   border: 1px solid var(--va-border); background: var(--btn-default-bg, #f4f5f6); color: var(--va-fg); }
