@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
@@ -592,8 +593,6 @@ def _to_system_time(iso: str) -> datetime:
 
 
 def _system_to_utc(value: datetime) -> datetime:
-    from zoneinfo import ZoneInfo
-
     return value.replace(tzinfo=ZoneInfo(frappe.utils.get_system_timezone())).astimezone(timezone.utc)
 
 
