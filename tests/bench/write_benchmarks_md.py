@@ -1,0 +1,54 @@
+"""Refresh the "## Frappe endpoints" section of docs/benchmarks.md from docs/benchmarks/frappe.json,
+leaving every other section as it is."""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADING = "## Frappe endpoints"
+
+
+def section(report: dict) -> str:
+    r, v = report["results"], report["verdicts"]
+    rows = "\n".join(
+        f"| {k} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} |" for k, x in r.items()
+    )
+    checks = "\n".join(
+        f"- {k}: p95 {x['p95_ms']} ms vs target {x['target_ms']} ms → {'met' if x['meets_target'] else 'NOT met'}; "
+        f"{x['ratio_to_bare']}× bare → {'met' if x['within_2x_bare'] else 'NOT met'}"
+        for k, x in v.items()
+    )
+    return f"""{HEADING}
+
+`.venv/bin/python -m tests.bench.frappe_endpoints` then `.venv/bin/python -m tests.bench.write_benchmarks_md`
+(not a test): {report['requests_each']} sequential requests each against {report['site']}
+({report['server']}), measured {report['measured_at']} on {report['machine']['cpus']} CPUs; raw
+figures in `docs/benchmarks/frappe.json`. Bare = Frappe's own `frappe.auth.get_logged_user` in the
+same run (before and after; the worse p95 is the reference). Tool = `create_support_ticket` with the
+session secret, a new Issue each time; replay = the same calls again (idempotent, nothing created);
+webhook ack = signed `call.started` for distinct calls (verify, store raw, enqueue, 200).
+
+| endpoint | p50 ms | p95 ms | p99 ms |
+| --- | --- | --- | --- |
+{rows}
+
+Targets: tool p95 ≤ 100 ms, webhook ack p95 ≤ 50 ms, each ≤ 2× bare.
+
+{checks}
+"""
+
+
+def main() -> None:
+    report = json.loads((ROOT / "docs/benchmarks/frappe.json").read_text())
+    path = ROOT / "docs/benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    new = section(report)
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: new + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + new
+    path.write_text(text)
+    print(f"updated {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
