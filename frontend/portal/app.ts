@@ -139,6 +139,8 @@ export class PortalPage {
     this.#el.profiles.replaceChildren(...profiles.map((p) => this.#profileCard(p)));
     this.#el.noProfiles.hidden = profiles.length > 0;
     this.#el.start.disabled = profiles.length === 0;
+    const chosen = this.#el.profiles.querySelector<HTMLElement>(".va-card:has(input:checked)");
+    if (chosen) this.#el.profiles.scrollTop = chosen.offsetTop - this.#el.profiles.offsetTop - 6;
   }
 
   #profileCard(profile: PublicProfile): HTMLElement {

@@ -10,7 +10,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = process.env.VA_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
 const DIST = join(ROOT, "voice_agent/public/dist");
 const TEMPLATE = join(ROOT, "voice_agent/www/voice-agent/index.html");
 const METHOD = "/api/method/voice_agent.api.voice_processor.";

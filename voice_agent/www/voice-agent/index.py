@@ -15,7 +15,7 @@ def get_context(context: frappe._dict) -> frappe._dict:
     config = {
         "profiles": get_public_profiles(),
         "allowedOrigins": _allowed_origins(settings.get("allowed_origins") or ""),
-        "siteName": frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site,
+        "siteName": _brand(),
         "csrfToken": frappe.sessions.get_csrf_token() if frappe.session.user != "Guest" else "",
     }
     context.no_breadcrumbs = True
@@ -25,6 +25,12 @@ def get_context(context: frappe._dict) -> frappe._dict:
     context.asset_version = frappe.utils.get_build_version()
     context.config_json = json.dumps(config, separators=(",", ":"))
     return context
+
+
+def _brand() -> str:
+    """The business the visitor talks to: the default Company on ERPNext, else the site's app name."""
+    company = frappe.defaults.get_global_default("company")
+    return company or frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site
 
 
 def _allowed_origins(raw: str) -> list[str]:
