@@ -3,6 +3,7 @@
 // (its `{{ name|e }}` fields filled in, any other Jinja refused so the template cannot drift),
 // the built bundles, and the voice_processor endpoints with their contract shapes and error modes.
 // create_session asks the python fake Ultravox for a real call, so join_url is its join socket.
+import { build } from "esbuild";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -166,7 +167,11 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", origin);
-    if (req.method === "GET" && url.pathname === "/voice-agent") {
+    if (req.method === "GET" && url.pathname === "/voice-agent-live.js") {
+      res.writeHead(200, { "Content-Type": "text/javascript" }).end(await liveBundle());
+      return;
+    }
+    if (req.method === "GET" && (url.pathname === "/voice-agent" || url.pathname === "/voice-agent-live")) {
       const config = { profiles: PROFILES, allowedOrigins: [embedderOrigin, ...extraAllowedOrigins], siteName: "Voice Test Co", csrfToken: "" };
       const html = renderTemplate(template, {
         lang: "en",
@@ -175,7 +180,12 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
         asset_version: "e2e",
         config_json: JSON.stringify(config),
       });
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(html);
+      const live = url.pathname === "/voice-agent-live";
+      const bundle = '<script src="/assets/voice_agent/dist/portal.js?v=e2e"></script>';
+      if (live && !html.includes(bundle)) throw new Error("index.html no longer loads portal.js as the harness expects");
+      res
+        .writeHead(200, { "Content-Type": "text/html; charset=utf-8" })
+        .end(live ? html.replace(bundle, '<script src="/voice-agent-live.js"></script>') : html);
       return;
     }
     if (req.method === "GET" && url.pathname.startsWith("/assets/voice_agent/dist/")) {
@@ -226,6 +236,21 @@ export function hostPage(siteOrigin: string, mode: string): string {
 <body style="font-family:sans-serif;margin:40px"><h1>Our shop</h1><p>Opening hours, menu, contact.</p><a href="#top" id="host-link">A link on the host page</a>
 <script src="${widget}" data-voice-agent-profile="VAP-0002" data-voice-agent-label="Talk to us" data-voice-agent-color="#0f766e"
  data-voice-agent-mode="${escapeHtml(mode)}" data-voice-agent-context-order-ref="A-42" async></script></body></html>`;
+}
+
+let liveBundleCache: Promise<string> | null = null;
+
+/** tests/e2e/portal-live-entry.ts bundled on demand: the page controller with a scripted session. */
+function liveBundle(): Promise<string> {
+  liveBundleCache ??= build({
+    entryPoints: [join(ROOT, "tests/e2e/portal-live-entry.ts")],
+    bundle: true,
+    write: false,
+    format: "iife",
+    target: "chrome100",
+    logLevel: "silent",
+  }).then((r) => r.outputFiles[0]?.text ?? "");
+  return liveBundleCache;
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
