@@ -19,6 +19,13 @@
 		else frappe.require(PANEL_ASSET, go);
 	}
 
+	// The sidecar's reports reach Frappe while the form is open: show them without a manual reload.
+	frappe.realtime.on("voice_call_update", (data) => {
+		const frm = window.cur_frm;
+		if (!frm || frm.doctype !== "Voice Call" || frm.docname !== data.call || frm.is_dirty()) return;
+		frm.reload_doc();
+	});
+
 	frappe.ui.form.on("Voice Call", {
 		refresh(frm) {
 			if (!frappe.user.has_role("Voice Agent Manager")) return;
