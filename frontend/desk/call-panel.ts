@@ -100,6 +100,8 @@ export class CallPanel {
     }
     this.#wireControls();
     (opts.container ?? document.body).append(this.root);
+    // Keyboard users land in the panel; Tab moves through its controls.
+    this.#ref("hangup").focus();
   }
 
   /** Joins the call; every failure ends in a readable message on the panel. */

@@ -31,7 +31,7 @@ async function eventually(check: () => Promise<boolean>, timeout = 15_000, what 
 }
 
 describe("call panel: agent, invited customer, supervisor", () => {
-  it("talk both ways, mute, supervisor listens, hang-up ends all three", async () => {
+  it("talk both ways, mute, hold, supervisor listens, hang-up ends all three", async () => {
     const agent = await openParty();
     const customer = await openParty();
     const supervisor = await openParty();
@@ -67,6 +67,11 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await agent.page.getByText("Invite emailed to jane@example.com.").waitFor();
     expect(frappe.calls.find((c) => c.method === "send_invite")?.args).toEqual({ call: callId, email: "jane@example.com" });
 
+    // A link without an invitation says so and offers no Join button.
+    await customer.page.goto(`${frappe.origin}/call`);
+    await customer.page.getByRole("alert").filter({ hasText: "no invitation" }).waitFor();
+    expect(await customer.page.getByRole("button", { name: "Join call" }).isVisible()).toBe(false);
+
     // The customer opens the link and joins.
     await customer.page.goto(inviteUrl);
     await customer.page.getByLabel("Your name (optional)").fill("Jane Doe");
@@ -95,6 +100,17 @@ describe("call panel: agent, invited customer, supervisor", () => {
     expect((await growth(agent.page, 1000)).packetsReceived).toBeGreaterThan(20);
     await agent.page.getByRole("button", { name: "Unmute" }).click();
     await eventually(async () => (await growth(customer.page, 1000)).packetsReceived > 20, 10_000, "customer hears the agent again");
+
+    // Hold: both parties see it and the customer hears nothing; Resume brings the audio back.
+    await agent.page.getByRole("button", { name: "Hold" }).click();
+    await waitStatus(agent.page, "on_hold");
+    await waitStatus(customer.page, "on_hold");
+    expect(await customer.page.getByRole("status").textContent()).toBe("On hold");
+    await customer.page.waitForTimeout(600);
+    expect((await growth(customer.page, 1500)).packetsReceived).toBeLessThanOrEqual(2);
+    await agent.page.getByRole("button", { name: "Resume" }).click();
+    await waitStatus(customer.page, "connected");
+    await eventually(async () => (await growth(customer.page, 1000)).packetsReceived > 20, 10_000, "audio after resume");
 
     // A listen-only supervisor hears both parties and sends nothing.
     await supervisor.page.goto(`${frappe.origin}/harness/desk.html`);
