@@ -162,6 +162,25 @@ describe("CallSession", () => {
     expect(socket.events()).not.toContain("producer:mute");
   });
 
+  it("a talking supervisor (not listen-only) sends its microphone", async () => {
+    const socket = new FakeSocket();
+    const { device } = fakeDevice();
+    const track = fakeTrack();
+    const session = new CallSession({ ...ANSWER, role: "supervisor", participant_id: "manager@example.com" }, {
+      listenOnly: false,
+      deps: {
+        connectSocket: () => (queueMicrotask(() => socket.open()), socket),
+        createDevice: () => device,
+        getUserMedia: async () => ({ getAudioTracks: () => [track], getTracks: () => [track] }) as unknown as MediaStream,
+        playTrack: () => () => undefined,
+        connectTimeoutMs: 50,
+      },
+    });
+    await session.start();
+    expect(socket.events()).toContain("producer:create");
+    session.close();
+  });
+
   it("a refused microphone ends the call before any connection", async () => {
     const { session, connectSocket, statuses } = setup({
       getUserMedia: async () => {
