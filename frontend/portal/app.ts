@@ -205,7 +205,15 @@ export class PortalPage {
       this.#fail(error instanceof FrappeCallError ? failureFromCall(error) : failure("server_error"));
       return;
     }
-    if (attempt !== this.#attempt || this.#endRequested) return;
+    if (attempt !== this.#attempt || this.#endRequested) {
+      // Ended while the session was being created: hang it up rather than leave it waiting.
+      if (grant) {
+        void this.#deps.caller
+          .post(`${METHOD}.end_session`, { session_id: grant.session_id, client_token: grant.client_token })
+          .catch(() => undefined);
+      }
+      return;
+    }
     if (!grant) {
       this.#fail(failure("server_error"));
       return;

@@ -119,6 +119,8 @@ export interface FakeSite {
   embedderOrigin: string;
   mode: SessionMode;
   maxDurationSec: number;
+  /** create_session waits this long before answering (a slow Frappe). */
+  createDelayMs: number;
   calls: RecordedCall[];
   callsTo(method: string): RecordedCall[];
   stop(): Promise<void>;
@@ -137,12 +139,14 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
     embedderOrigin,
     mode: "ok",
     maxDurationSec: 300,
+    createDelayMs: 0,
     calls: [],
     callsTo: (m) => site.calls.filter((c) => c.method === m),
     stop: async () => new Promise((r) => server.close(() => r())),
   };
 
   async function createSession(args: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    if (site.createDelayMs > 0) await new Promise((r) => setTimeout(r, site.createDelayMs));
     if (site.mode !== "ok") return frappeError(res, Number(site.mode), ERRORS[site.mode]);
     const profile = PROFILES.find((p) => p.name === args.profile);
     if (!profile) return frappeError(res, 417, { exc_type: "ValidationError", message: `Voice Agent Profile ${String(args.profile)} is not available` });

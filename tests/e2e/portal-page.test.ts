@@ -25,6 +25,7 @@ afterEach(async () => {
   await context?.close();
   site.mode = "ok";
   site.maxDurationSec = 300;
+  site.createDelayMs = 0;
   site.calls.length = 0;
   await ultravox.setJoinMode("ok");
 });
@@ -84,6 +85,19 @@ describe("/voice-agent page", () => {
     await expect.poll(() => site.callsTo("end_session").length).toBe(1);
     expect(site.callsTo("end_session")[0]?.args).toEqual({ session_id: "VS-00001", client_token: "client-token-1" });
     await expect.poll(() => site.callsTo("update_session_status").map((c) => c.args.status)).toContain("connecting");
+  });
+
+  it("End while the session is being created hangs that session up", async () => {
+    site.createDelayMs = 1500;
+    const page = await open();
+    await page.locator("#va-start").click();
+    await page.locator('#va-status:text-is("Starting the conversation…")').waitFor();
+    await page.locator("#va-end").click();
+    await expectAlert(page, "call_ended", /Conversation ended/);
+    await expect.poll(() => site.callsTo("end_session").length, { timeout: 5000 }).toBe(1);
+    expect(site.callsTo("end_session")[0]?.args.session_id).toMatch(/^VS-\d{5}$/);
+    expect(site.callsTo("create_session")).toHaveLength(1);
+    expect(await status(page).textContent()).toBe("Conversation ended");
   });
 
   it("ends the call itself when the maximum duration is reached", async () => {
