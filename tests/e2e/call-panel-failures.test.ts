@@ -1,7 +1,7 @@
 // Each failure the call panel can meet, in a real Chromium against the real
 // sidecar: the message the user reads and the state left behind.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { counters, growth, openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 let sidecar: RunningSidecar;
@@ -47,6 +47,43 @@ async function alertText(page: import("playwright-core").Page) {
 }
 
 describe("call panel failures", () => {
+  it("a network blip shows Reconnecting… and the call recovers with audio", async () => {
+    const agentPage = await callFromDesk();
+    await waitStatus(agentPage, "ringing");
+    const call = (await agentPage.locator(".va-call-panel").getAttribute("data-call")) as string;
+    const invite = await fetch(`${frappe.origin}/api/method/voice_agent.api.calls.create_invite`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ call }),
+    }).then(async (r) => ((await r.json()) as { message: { url: string } }).message.url);
+    const customer = await openParty();
+    try {
+      await customer.page.goto(invite);
+      await customer.page.getByRole("button", { name: "Join call" }).click();
+      await waitStatus(agentPage, "connected");
+      // Freeze the media worker: no STUN answers, no RTP; signaling (the Node process) stays up.
+      const health = await sidecar.api<{ workers: { pid: number }[] }>("GET", "/health");
+      const pid = health.body.workers[0]!.pid;
+      process.kill(pid, "SIGSTOP");
+      try {
+        await waitStatus(agentPage, "reconnecting", 20_000);
+        expect(await agentPage.getByRole("status").textContent()).toBe("Reconnecting…");
+        await shot(agentPage, "call-panel-reconnecting", "call-panel-reconnecting");
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      await waitStatus(agentPage, "connected", 20_000);
+      expect((await counters(agentPage))?.iceRestarts).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(async () => (await growth(agentPage, 1000)).packetsReceived, { timeout: 15_000 })
+        .toBeGreaterThan(20);
+      await agentPage.getByRole("button", { name: "Hang up" }).click();
+      await waitStatus(customer.page, "ended");
+    } finally {
+      await customer.close();
+    }
+  }, 90_000);
+
   it("sidecar unreachable", async () => {
     frappe.tweak.signalingUrl = "http://127.0.0.1:9";
     const page = await callFromDesk();

@@ -221,6 +221,7 @@ describe("CallSession", () => {
     expect(socket.sent.find((s) => s.event === "transport:restartIce")?.payload).toEqual({ transportId: "t-send" });
     send.fire("connectionstatechange", "connected");
     expect(session.status).toBe("connected");
+    expect((await session.mediaCounters()).iceRestarts).toBe(1);
   });
 
   it("maps the sidecar's end states to causes", async () => {

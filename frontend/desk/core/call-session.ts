@@ -41,6 +41,8 @@ export interface MediaCounters {
   packetsSent: number;
   /** consumers whose inbound-rtp has received at least one packet. */
   activeInbound: number;
+  /** ICE restarts done after a transport went disconnected/failed. */
+  iceRestarts: number;
 }
 
 export interface CallSessionDeps {
@@ -128,6 +130,7 @@ export class CallSession {
   #muted = false;
   #joinedOnce = false;
   #iceRestarting = new Set<string>();
+  #iceRestarts = 0;
   #connectedAt: number | undefined;
   #closed = false;
   #pending = new Set<(reason: Error) => void>();
@@ -258,7 +261,11 @@ export class CallSession {
       if (this.#iceRestarting.has(transport.id)) return;
       this.#iceRestarting.add(transport.id);
       this.#request("transport:restartIce", { transportId: transport.id })
-        .then(({ iceParameters }) => (transport.closed ? undefined : transport.restartIce({ iceParameters: iceParameters as never })))
+        .then(async ({ iceParameters }) => {
+          if (transport.closed) return;
+          await transport.restartIce({ iceParameters: iceParameters as never });
+          this.#iceRestarts += 1;
+        })
         .catch(() => undefined)
         .finally(() => this.#iceRestarting.delete(transport.id));
     } else if (state === "connected") {
@@ -439,7 +446,7 @@ export class CallSession {
 
   /** Packet counters from the browser's own RTCPeerConnection stats (what the e2e tests read). */
   async mediaCounters(): Promise<MediaCounters> {
-    const counters: MediaCounters = { packetsReceived: 0, packetsSent: 0, activeInbound: 0 };
+    const counters: MediaCounters = { packetsReceived: 0, packetsSent: 0, activeInbound: 0, iceRestarts: this.#iceRestarts };
     for (const transport of [this.#recvTransport, this.#sendTransport]) {
       if (!transport || transport.closed) continue;
       const report = await transport.getStats();

@@ -47,6 +47,7 @@ export interface Counters {
   packetsReceived: number;
   packetsSent: number;
   activeInbound: number;
+  iceRestarts: number;
 }
 
 export function counters(page: Page): Promise<Counters | null> {
@@ -66,6 +67,7 @@ export async function growth(page: Page, ms: number): Promise<Counters> {
     packetsReceived: after.packetsReceived - before.packetsReceived,
     packetsSent: after.packetsSent - before.packetsSent,
     activeInbound: after.activeInbound,
+    iceRestarts: after.iceRestarts,
   };
 }
 
