@@ -56,6 +56,8 @@ export const PANEL_CSS = `
 .va-cp-quality[data-grade="good"]::before { background: var(--va-green); }
 .va-cp-quality[data-grade="fair"]::before { background: var(--va-orange); }
 .va-cp-quality[data-grade="poor"]::before { background: var(--va-red); }
+.va-call-panel[data-status="reconnecting"] .va-cp-quality,
+.va-call-panel[data-status="on_hold"] .va-cp-quality { opacity: .5; }
 .va-cp-people { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
 .va-cp-people:empty { display: none; }
 .va-cp-people li { display: flex; align-items: center; gap: 6px; }

@@ -322,7 +322,8 @@ export class CallPanel {
         li.dataset.role = p.role;
         const name = document.createElement("span");
         name.className = "va-cp-person";
-        name.textContent = p.participantId === me ? "You" : (p.name ?? p.participantId);
+        // An invited customer who gave no name is known only by the invite id, which means nothing to people.
+        name.textContent = p.participantId === me ? "You" : (p.name ?? (p.role === "customer" ? "Guest" : p.participantId));
         const badge = document.createElement("span");
         badge.className = "va-cp-badge";
         badge.textContent = ROLE_LABEL[p.role] ?? p.role;
