@@ -44,6 +44,7 @@ export class VoiceAgentWidget {
   readonly #dialog: HTMLElement;
   readonly #closeButton: HTMLButtonElement;
   readonly #fallback: HTMLElement;
+  readonly #guardEnd: HTMLElement;
   #frame: HTMLIFrameElement | null = null;
   #popup: Window | null = null;
   #readyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -91,7 +92,10 @@ export class VoiceAgentWidget {
     fallbackButton.textContent = "Open in a new window";
     fallbackButton.addEventListener("click", () => this.#openPopup());
     this.#fallback.append(fallbackText, fallbackButton);
-    this.#dialog.append(bar, this.#fallback);
+    // Focus guards keep Tab inside the dialog: past the last control back to the close button, and back.
+    const guardStart = this.#focusGuard(doc, () => (this.#frame ?? this.#closeButton).focus());
+    this.#guardEnd = this.#focusGuard(doc, () => this.#closeButton.focus());
+    this.#dialog.append(guardStart, bar, this.#fallback, this.#guardEnd);
     this.#backdrop.append(this.#dialog);
     shadow.append(style, this.#launcher, this.#backdrop);
 
@@ -104,6 +108,13 @@ export class VoiceAgentWidget {
       if (e.key === "Escape") this.close();
     });
     doc.defaultView?.addEventListener("message", (e) => this.#onMessage(e));
+  }
+
+  #focusGuard(doc: Document, onFocus: () => void): HTMLElement {
+    const guard = doc.createElement("span");
+    guard.tabIndex = 0;
+    guard.addEventListener("focus", onFocus);
+    return guard;
   }
 
   mount(parent: HTMLElement): void {
@@ -127,9 +138,10 @@ export class VoiceAgentWidget {
     this.#frame = frame;
     this.#fallback.hidden = true;
     this.#dialog.classList.remove("blocked");
-    this.#dialog.append(frame);
+    this.#guardEnd.before(frame);
     this.#backdrop.hidden = false;
     this.#launcher.setAttribute("aria-expanded", "true");
+    this.#launcher.inert = true;
     this.#closeButton.focus();
     this.#readyTimer = setTimeout(() => this.#frameBlocked(), FRAME_READY_TIMEOUT_MS);
   }
@@ -143,6 +155,7 @@ export class VoiceAgentWidget {
     this.#frame = null;
     this.#backdrop.hidden = true;
     this.#launcher.setAttribute("aria-expanded", "false");
+    this.#launcher.inert = false;
     this.#launcher.focus();
   }
 

@@ -115,6 +115,17 @@ describe("website widget", () => {
     });
     await screenshot(page, "widget-open");
 
+    // Tab stays inside the dialog: back from the close button into the frame, forward past the frame to the close button.
+    await page.getByRole("button", { name: "Close" }).focus();
+    await page.keyboard.press("Shift+Tab");
+    expect(await activeInShadow(page)).toBe("iframe.");
+    await page.evaluate(() => {
+      const guards = document.querySelector("[data-voice-agent-widget]")?.shadowRoot?.querySelectorAll<HTMLElement>("span[tabindex='0']");
+      guards?.[guards.length - 1]?.focus();
+    });
+    expect(await activeInShadow(page)).toBe("button.close");
+    expect(await launcher(page).evaluate((el) => (el as HTMLButtonElement).inert)).toBe(true);
+
     await page.getByRole("button", { name: "Close" }).click();
     expect(await dialog(page).isHidden()).toBe(true);
     expect(await page.locator("iframe").count()).toBe(0);
