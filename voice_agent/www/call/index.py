@@ -10,9 +10,9 @@ no_cache = 1
 
 
 def get_context(context: frappe._dict) -> frappe._dict:
-	context.no_breadcrumbs = True
-	context.title = _("Join the call")
-	context.lang = frappe.local.lang or "en"
-	context.brand = frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site
-	context.asset_version = frappe.utils.get_build_version()
-	return context
+    context.no_breadcrumbs = True
+    context.title = _("Join the call")
+    context.lang = frappe.local.lang or "en"
+    context.brand = frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site
+    context.asset_version = frappe.utils.get_build_version()
+    return context
