@@ -27,6 +27,8 @@ class DemoCallView {
 	private audioContext?: AudioContext;
 	private timers: number[] = [];
 	private closed = false;
+	/** Epoch ms of the socket connect and of the first inbound RTP packet (the benchmark's call setup time). */
+	readonly timings: { connectedAt?: number; firstInboundAt?: number } = {};
 
 	constructor(private readonly callId: string, private readonly token: string) {}
 
@@ -55,6 +57,7 @@ class DemoCallView {
 			el('sfu-quality').textContent = `${q.packetLossPct.toFixed(1)} % loss · ${q.jitterMs.toFixed(0)} ms jitter · ${q.bitrateKbps.toFixed(0)} kbit/s${q.rttMs != null ? ` · ${q.rttMs.toFixed(0)} ms RTT` : ''}`;
 		});
 		await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+		this.timings.connectedAt = Date.now();
 
 		const { rtpCapabilities } = await this.request<{ rtpCapabilities: types.RtpCapabilities }>('router:capabilities', {});
 		const device = new Device();
@@ -95,6 +98,8 @@ class DemoCallView {
 	private async consume(c: NewConsumer): Promise<void> {
 		if (!this.recvTransport) return;
 		const consumer = await this.recvTransport.consume({ id: c.consumerId, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
+		// A remote track unmutes when its first RTP packet arrives.
+		consumer.track.addEventListener('unmute', () => { this.timings.firstInboundAt ??= Date.now(); }, { once: true });
 		const audio = document.createElement('audio');
 		audio.autoplay = true;
 		audio.srcObject = new MediaStream([consumer.track]);
@@ -269,7 +274,7 @@ function init(): void {
 		input.select();
 		void navigator.clipboard?.writeText(input.value).catch(() => undefined);
 	});
-	(window as unknown as { sidecarDemo: object }).sidecarDemo = { inbound: () => current?.inbound() ?? null };
+	(window as unknown as { sidecarDemo: object }).sidecarDemo = { inbound: () => current?.inbound() ?? null, timings: () => current?.timings ?? null };
 	// The second tab's link carries its token in the fragment, which never reaches a server log.
 	const params = new URLSearchParams(location.hash.slice(1));
 	const callId = params.get('call');
