@@ -69,11 +69,16 @@ describe("call panel failures", () => {
         await waitStatus(agentPage, "reconnecting", 20_000);
         expect(await agentPage.getByRole("status").textContent()).toBe("Reconnecting…");
         await shot(agentPage, "call-panel-reconnecting", "call-panel-reconnecting");
+        // The sidecar may report reconnecting before the browser notices: keep the worker
+        // frozen until the browser's own transport has gone down and asked for an ICE restart.
+        await expect
+          .poll(async () => (await counters(agentPage))?.iceRestartsRequested, { timeout: 30_000 })
+          .toBeGreaterThanOrEqual(1);
       } finally {
         process.kill(pid, "SIGCONT");
       }
+      await expect.poll(async () => (await counters(agentPage))?.iceRestarts, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
       await waitStatus(agentPage, "connected", 20_000);
-      expect((await counters(agentPage))?.iceRestarts).toBeGreaterThanOrEqual(1);
       await expect
         .poll(async () => (await growth(agentPage, 1000)).packetsReceived, { timeout: 15_000 })
         .toBeGreaterThan(20);

@@ -77,6 +77,8 @@ describe("/voice-agent page", () => {
     await page.locator("#va-mute-speaker").click();
     expect(await page.locator("#va-mute-speaker").getAttribute("aria-pressed")).toBe("true");
     await screenshot(page, "desktop-connecting");
+    // The status report is debounced: wait for it while the call is still connecting.
+    await expect.poll(() => site.callsTo("update_session_status").map((c) => c.args.status)).toContain("connecting");
 
     await page.locator("#va-end").click();
     await expectAlert(page, "call_ended", /Conversation ended/);
@@ -84,7 +86,6 @@ describe("/voice-agent page", () => {
     expect(await page.locator("#va-start").textContent()).toBe("Start again");
     await expect.poll(() => site.callsTo("end_session").length).toBe(1);
     expect(site.callsTo("end_session")[0]?.args).toEqual({ session_id: "VS-00001", client_token: "client-token-1" });
-    await expect.poll(() => site.callsTo("update_session_status").map((c) => c.args.status)).toContain("connecting");
   });
 
   it("End while the session is being created hangs that session up", async () => {

@@ -41,6 +41,8 @@ export interface MediaCounters {
   packetsSent: number;
   /** consumers whose inbound-rtp has received at least one packet. */
   activeInbound: number;
+  /** ICE restarts asked of the sidecar after a transport went disconnected/failed. */
+  iceRestartsRequested: number;
   /** ICE restarts done after a transport went disconnected/failed. */
   iceRestarts: number;
 }
@@ -131,6 +133,7 @@ export class CallSession {
   #joinedOnce = false;
   #iceRestarting = new Set<string>();
   #iceRestarts = 0;
+  #iceRestartsRequested = 0;
   #connectedAt: number | undefined;
   #closed = false;
   #pending = new Set<(reason: Error) => void>();
@@ -260,6 +263,7 @@ export class CallSession {
       this.#setStatus("reconnecting");
       if (this.#iceRestarting.has(transport.id)) return;
       this.#iceRestarting.add(transport.id);
+      this.#iceRestartsRequested += 1;
       this.#request("transport:restartIce", { transportId: transport.id })
         .then(async ({ iceParameters }) => {
           if (transport.closed) return;
@@ -446,7 +450,7 @@ export class CallSession {
 
   /** Packet counters from the browser's own RTCPeerConnection stats (what the e2e tests read). */
   async mediaCounters(): Promise<MediaCounters> {
-    const counters: MediaCounters = { packetsReceived: 0, packetsSent: 0, activeInbound: 0, iceRestarts: this.#iceRestarts };
+    const counters: MediaCounters = { packetsReceived: 0, packetsSent: 0, activeInbound: 0, iceRestartsRequested: this.#iceRestartsRequested, iceRestarts: this.#iceRestarts };
     for (const transport of [this.#recvTransport, this.#sendTransport]) {
       if (!transport || transport.closed) continue;
       const report = await transport.getStats();

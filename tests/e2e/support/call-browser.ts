@@ -47,6 +47,7 @@ export interface Counters {
   packetsReceived: number;
   packetsSent: number;
   activeInbound: number;
+  iceRestartsRequested: number;
   iceRestarts: number;
 }
 
@@ -67,6 +68,7 @@ export async function growth(page: Page, ms: number): Promise<Counters> {
     packetsReceived: after.packetsReceived - before.packetsReceived,
     packetsSent: after.packetsSent - before.packetsSent,
     activeInbound: after.activeInbound,
+    iceRestartsRequested: after.iceRestartsRequested,
     iceRestarts: after.iceRestarts,
   };
 }
