@@ -20,7 +20,7 @@ from unittest.mock import patch
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_days, nowdate
+from frappe.utils import add_days, add_to_date, now_datetime, nowdate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -208,8 +208,10 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertRaises(frappe.DoesNotExistError, self.start)
 
     def test_concurrent_live_sessions_are_capped(self):
-        frappe.db.set_single_value("Voice Agent Settings", "max_concurrent_sessions",
-                                   frappe.db.count("Voice Session", {"status": ("in", ["Starting", "Live"])}) + 1)
+        # Counted as the endpoint counts: live sessions started within the longest possible call.
+        recent = add_to_date(now_datetime(), seconds=-(600 + 120))
+        live = frappe.db.count("Voice Session", {"status": ("in", ["Starting", "Live"]), "started_at": (">", recent)})
+        frappe.db.set_single_value("Voice Agent Settings", "max_concurrent_sessions", live + 1)
         frappe.clear_document_cache("Voice Agent Settings", "Voice Agent Settings")
         self.start()
         with self.assertRaises(voice_processor.AgentsBusy) as busy:
@@ -326,6 +328,38 @@ class TestVoiceAgent(FrappeTestCase):
         past = self.run_tool(business_logic.book_appointment, secret, **{**base, "customer_name": "Di",
                                                                           "date": "2020-01-01"})
         self.assertIn("already passed", past["result"])
+
+    def test_order_matches_items_prices_them_and_is_submitted(self):
+        suffix = uuid.uuid4().hex[:6]
+        names = {f"Soup {suffix}": 6.0, f"Salad {suffix}": 7.5}
+        for item_name, rate in names.items():
+            code = item_name.replace(" ", "-")
+            frappe.get_doc({"doctype": "Item", "item_code": code, "item_name": item_name, "item_group": "All Item Groups",
+                            "stock_uom": "Nos", "is_stock_item": 0}).insert()
+            frappe.get_doc({"doctype": "Item Price", "item_code": code, "price_list_rate": rate,
+                            "price_list": frappe.db.get_single_value("Selling Settings", "selling_price_list")
+                            or "Standard Selling"}).insert()
+        frappe.db.commit()
+        profile = self.make_profile(tools=[{"tool": "place_restaurant_order"}], submit_orders_automatically=1)
+        started = self.start(profile=profile.name)
+        secret = self.tool_secret(self.call_of(started))
+        order = {"voice_session": started["session_id"], "customer_name": f"Diner {suffix}", "phone": "+1 555 0199",
+                 "items": [{"item": f"soup {suffix}", "qty": 2}, {"item": f"Salad  {suffix}", "qty": 1}]}
+        reply = self.run_tool(business_logic.place_restaurant_order, secret, **order)
+        self.assertIn("19.50", reply["result"])
+        so = frappe.get_doc("Sales Order", reply["document"]["name"])
+        self.assertEqual((so.docstatus, so.grand_total), (1, 19.5))
+        self.assertEqual(str(so.delivery_date), nowdate())
+        self.assertEqual(so.company, frappe.db.get_single_value("Global Defaults", "default_company") or so.company)
+        self.assertEqual(frappe.db.get_value("Customer", so.customer, "mobile_no"), "+1 555 0199")
+        again = self.run_tool(business_logic.place_restaurant_order, secret, **order)
+        self.assertEqual(again["result"], reply["result"])
+        self.assertEqual(frappe.db.count("Sales Order", {"customer": so.customer}), 1)
+        past = self.run_tool(business_logic.place_restaurant_order, secret, **{**order, "delivery_date": "2020-01-01"})
+        self.assertIn("already passed", past["result"])
+        unknown = self.run_tool(business_logic.place_restaurant_order, secret,
+                                **{**order, "items": [{"item": "Unicorn steak", "qty": 1}]})
+        self.assertIn("not on our menu", unknown["result"])
 
     # --- webhooks ---------------------------------------------------------------------------
     def post_webhook(self, payload: dict, secret: str = WEBHOOK_SECRET, timestamp: str | None = None):
