@@ -16,6 +16,9 @@ scheduler_events = {
     "cron": {"*/5 * * * *": ["voice_agent.api.webhook_handlers.retry_failed_webhook_events"]},
 }
 
+# Only the site itself and the allowed origins may frame /voice-agent; nobody frames /call.
+after_request = ["voice_agent.page_headers.add_frame_ancestors"]
+
 # --- Desk calling ----------------------------------------------------------
 # A Voice Agent User sees only the calls where they are the agent.
 permission_query_conditions = {

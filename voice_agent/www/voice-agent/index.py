@@ -6,6 +6,7 @@ import frappe
 from frappe import _
 
 from voice_agent.api.voice_processor import get_public_profiles
+from voice_agent.ultravox_logic.origins import parse_allowed_origins
 
 no_cache = 1
 
@@ -14,7 +15,7 @@ def get_context(context: frappe._dict) -> frappe._dict:
     settings = frappe.get_cached_doc("Voice Agent Settings")
     config = {
         "profiles": get_public_profiles(),
-        "allowedOrigins": _allowed_origins(settings.get("allowed_origins") or ""),
+        "allowedOrigins": parse_allowed_origins(settings.allowed_origins),
         "siteName": _brand(),
         "csrfToken": frappe.sessions.get_csrf_token() if frappe.session.user != "Guest" else "",
     }
@@ -31,8 +32,3 @@ def _brand() -> str:
     """The business the visitor talks to: the default Company on ERPNext, else the site's app name."""
     company = frappe.defaults.get_global_default("company")
     return company or frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site
-
-
-def _allowed_origins(raw: str) -> list[str]:
-    """One origin per line, read exactly as create_session reads them."""
-    return [o.strip().rstrip("/").lower() for o in raw.splitlines() if o.strip()]

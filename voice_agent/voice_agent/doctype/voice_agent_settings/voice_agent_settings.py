@@ -5,17 +5,15 @@ from frappe import _
 from frappe.model.document import Document
 
 from voice_agent.integrations.ultravox.client import DEFAULT_BASE_URL
+from voice_agent.ultravox_logic.origins import InvalidOrigin, parse_allowed_origins
 
 
 class VoiceAgentSettings(Document):
     def validate(self):
-        for line in (self.allowed_origins or "").splitlines():
-            origin = line.strip()
-            if not origin:
-                continue
-            parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-                frappe.throw(_("Allowed origin {0} must look like https://www.example.com").format(origin))
+        try:
+            parse_allowed_origins(self.allowed_origins)
+        except InvalidOrigin as exc:
+            frappe.throw(_("Allowed origin {0} must look like https://www.example.com").format(str(exc)))
         for field in ("api_base_url", "tool_base_url"):
             value = self.get(field)
             if value and urlsplit(value).scheme not in ("http", "https"):
