@@ -110,19 +110,9 @@ def _run_tool(tool: str, session_name: str, raw_args: dict[str, Any], action: Ca
         return _refuse(session.name, tool, raw_args, str(exc), started)
 
     key = idempotency_key(session.name, tool, args)
-    previous = frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, ["reply", "status"], as_dict=True)
-    if previous:
-        return {"result": previous.reply}
-    interaction = frappe.get_doc({
-        "doctype": "Voice Interaction", "voice_session": session.name, "tool": tool, "status": "Success",
-        "idempotency_key": key, "inputs": json.dumps(args, sort_keys=True),
-    })
-    try:
-        # The unique key is taken first: a concurrent retry waits here and then finds the reply.
-        interaction.insert(ignore_permissions=True)
-    except frappe.DuplicateEntryError:
-        frappe.db.rollback()
-        return {"result": frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply")}
+    previous = _previous_reply(key)
+    if previous is not None:
+        return {"result": previous}
 
     try:
         with _as_administrator():
@@ -136,13 +126,22 @@ def _run_tool(tool: str, session_name: str, raw_args: dict[str, Any], action: Ca
         _log(session.name, tool, args, "Failed", GENERIC_FAILURE, started, error=frappe.get_traceback()[-2000:])
         return {"result": _(GENERIC_FAILURE)}
 
-    interaction.db_set({
-        "reply": result.reply, "reference_doctype": result.doctype, "reference_name": result.name,
-        "duration_ms": round((clock.monotonic() - started) * 1000, 1),
-    })
+    try:
+        # The unique key is written in the same transaction as the document: a concurrent retry
+        # blocks on it until this one commits, then fails here and rolls its own document back.
+        _interaction(session.name, tool, args, "Success", result.reply, started, key=key,
+                     reference=(result.doctype, result.name)).db_insert()
+    except frappe.UniqueValidationError:
+        frappe.db.rollback()
+        frappe.clear_messages()
+        return {"result": frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply")}
     _record_outcome(session.name, result)
     frappe.db.commit()
     return {"result": result.reply, "document": {"doctype": result.doctype, "name": result.name}}
+
+
+def _previous_reply(key: str) -> str | None:
+    return frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply")
 
 
 def _authorize(session_name: str):
@@ -177,22 +176,37 @@ def _refuse(session: str, tool: str, args: dict[str, Any], reply: str, started: 
 
 def _log(session: str, tool: str, args: dict[str, Any], status: str, reply: str, started: float,
          error: str | None = None) -> None:
-    frappe.get_doc({
-        "doctype": "Voice Interaction", "voice_session": session, "tool": tool, "status": status,
-        "inputs": json.dumps(args, sort_keys=True, default=str)[:10000], "reply": reply, "error": error,
-        "duration_ms": round((clock.monotonic() - started) * 1000, 1),
-    }).insert(ignore_permissions=True)
+    _interaction(session, tool, args, status, reply, started, error=error).db_insert()
     frappe.db.commit()
 
 
+def _interaction(session: str, tool: str, args: dict[str, Any], status: str, reply: str, started: float,
+                 key: str | None = None, reference: tuple[str, str] | None = None, error: str | None = None):
+    # Written with db_insert (one INSERT, no document hooks): it is the agent's log, built complete
+    # here, and the caller is a live conversation waiting on the reply.
+    return frappe.get_doc({
+        "doctype": "Voice Interaction", "voice_session": session, "tool": tool, "status": status,
+        "idempotency_key": key, "inputs": json.dumps(args, sort_keys=True, default=str)[:10000],
+        "reply": reply, "error": error, "duration_ms": round((clock.monotonic() - started) * 1000, 1),
+        "reference_doctype": reference[0] if reference else None,
+        "reference_name": reference[1] if reference else None,
+    })
+
+
 def _record_outcome(session_name: str, result: ToolResult) -> None:
-    session = frappe.db.get_value("Voice Session", session_name, ["documents_created", "party"], as_dict=True)
-    documents = [d for d in (session.documents_created or "").splitlines() if d]
-    documents.append(f"{result.doctype}: {result.name}")
-    values: dict[str, Any] = {"documents_created": "\n".join(documents), "outcome": result.outcome}
-    if result.party and not session.party:
-        values.update({"party_type": result.party[0], "party": result.party[1]})
-    frappe.db.set_value("Voice Session", session_name, values, update_modified=False)
+    # One statement: two tools finishing at once in the same session cannot drop each other's document.
+    # party_type is assigned before party, so both read the party the session had before.
+    party_type, party = result.party or (None, None)
+    frappe.db.sql(
+        """UPDATE `tabVoice Session`
+        SET documents_created = CONCAT_WS(%(newline)s, NULLIF(documents_created, ''), %(document)s),
+            outcome = %(outcome)s,
+            party_type = CASE WHEN COALESCE(party, '') = '' THEN %(party_type)s ELSE party_type END,
+            party = CASE WHEN COALESCE(party, '') = '' THEN %(party)s ELSE party END
+        WHERE name = %(session)s""",
+        {"newline": "\n", "document": f"{result.doctype}: {result.name}", "outcome": result.outcome,
+         "party_type": party_type, "party": party, "session": session_name},
+    )
 
 
 # --- appointments ----------------------------------------------------------------------------

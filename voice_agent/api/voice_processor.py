@@ -15,9 +15,11 @@ import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
 from frappe.utils import add_to_date, get_url, now_datetime
+from frappe.utils.caching import site_cache
 
 from voice_agent.integrations.ultravox.client import UltravoxError
 from voice_agent.integrations.ultravox.connect import connect
+from voice_agent.ultravox_logic.origins import origin_of, parse_allowed_origins
 from voice_agent.ultravox_logic.signature import hash_secret, secrets_equal
 from voice_agent.ultravox_logic.tools import available_tools, ultravox_selected_tools
 
@@ -175,18 +177,13 @@ def _check_origin(allowed_origins: str | None) -> str:
     origin = origin.rstrip("/").lower()
     if not origin:
         frappe.throw(_("Sessions can only be started from a web page."), OriginNotAllowed)
-    allowed = {o.strip().rstrip("/").lower() for o in (allowed_origins or "").splitlines() if o.strip()}
-    own = {_origin_of(get_url())}
+    allowed = set(parse_allowed_origins(allowed_origins))
+    own = {origin_of(get_url())}
     if frappe.request and frappe.request.host:
         own.add(f"{frappe.request.scheme}://{frappe.request.host}".lower())
     if origin not in allowed | own:
         frappe.throw(_("This website is not allowed to start voice sessions."), OriginNotAllowed)
     return origin
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _get_startable_profile(profile: str):
@@ -229,7 +226,13 @@ def tool_url(tool: str) -> str:
 
 def offered_tools(agent) -> list:
     enabled = [row.tool for row in agent.tools]
-    return available_tools(enabled, lambda doctype: bool(frappe.db.exists("DocType", doctype)))
+    return available_tools(enabled, _doctype_exists)
+
+
+@site_cache(ttl=300)
+def _doctype_exists(doctype: str) -> bool:
+    # Asked on every tool call; doctypes only come and go with app installs.
+    return bool(frappe.db.exists("DocType", doctype))
 
 
 def _call_body(agent, session_name: str, tool_secret: str, max_duration: int) -> dict[str, Any]:

@@ -29,14 +29,14 @@ class InvalidWebhook(frappe.ValidationError):
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 def ultravox_webhook() -> dict[str, str]:
     raw = frappe.request.get_data(cache=True)
-    tolerance = frappe.get_cached_doc("Voice Agent Settings").webhook_tolerance_sec or 60
+    settings = frappe.get_cached_doc("Voice Agent Settings")
     try:
         verify(
             raw,
             frappe.get_request_header("X-Ultravox-Webhook-Timestamp"),
             frappe.get_request_header("X-Ultravox-Webhook-Signature"),
-            webhook_secrets(),
-            tolerance_seconds=tolerance,
+            webhook_secrets(settings),
+            tolerance_seconds=settings.webhook_tolerance_sec or 60,
         )
     except WebhookSignatureError:
         frappe.throw(_("Invalid webhook signature"), frappe.AuthenticationError)
@@ -45,21 +45,30 @@ def ultravox_webhook() -> dict[str, str]:
     except WebhookPayloadError as exc:
         frappe.throw(_("Invalid webhook payload: {0}").format(str(exc)), InvalidWebhook)
 
-    stored = frappe.db.get_value("Voice Webhook Event", event.dedupe_key, "status")
+    stored = _stored_status(event.dedupe_key)
     if stored:
         if stored != "Processed":
             # A redelivery of an event whose job was lost or failed: try again (processing is idempotent).
             _enqueue(event.dedupe_key)
         return {"status": "duplicate"}
+    record = frappe.get_doc({
+        "doctype": "Voice Webhook Event", "name": event.dedupe_key, "dedupe_key": event.dedupe_key,
+        "event": event.event, "ultravox_call_id": event.call_id, "status": "Received", "attempts": 0,
+        "payload": raw.decode(),
+    })
     try:
-        frappe.get_doc({
-            "doctype": "Voice Webhook Event", "dedupe_key": event.dedupe_key, "event": event.event,
-            "ultravox_call_id": event.call_id, "status": "Received", "payload": raw.decode(),
-        }).insert(ignore_permissions=True)
+        # One INSERT and nothing else before the acknowledgement: the record is an inbox entry that no
+        # document hook needs to see, and Ultravox waits on this response.
+        record.db_insert()
     except frappe.DuplicateEntryError:
+        frappe.clear_messages()
         return {"status": "duplicate"}
     _enqueue(event.dedupe_key)
     return {"status": "accepted"}
+
+
+def _stored_status(dedupe_key: str) -> str | None:
+    return frappe.db.get_value("Voice Webhook Event", dedupe_key, "status")
 
 
 def _enqueue(event_name: str) -> None:

@@ -145,6 +145,20 @@ class TestVoiceAgent(FrappeTestCase):
         settings.max_session_duration_sec = 5
         self.assertRaises(frappe.ValidationError, settings.save)
 
+    def test_only_allowed_origins_may_frame_the_page_and_nobody_the_call_page(self):
+        from werkzeug.wrappers import Response
+
+        from voice_agent import page_headers
+
+        def policy(path: str) -> str | None:
+            response = Response()
+            page_headers.add_frame_ancestors(response, Request(EnvironBuilder(path=path).get_environ()))
+            return response.headers.get("Content-Security-Policy")
+
+        self.assertEqual(policy("/voice-agent"), "frame-ancestors 'self' https://shop.example.com")
+        self.assertEqual(policy("/call"), "frame-ancestors 'self'")
+        self.assertIsNone(policy("/app/voice-session"))
+
     def test_profile_validates_temperature_and_duplicate_tools(self):
         self.assertRaises(frappe.ValidationError, self.make_profile, temperature=1.5)
         self.assertRaises(frappe.ValidationError, self.make_profile,
@@ -293,6 +307,25 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertEqual(len(logged), 1)
         self.assertEqual((logged[0].status, logged[0].reference_name), ("Success", issue.name))
         self.assertIn("Ticket", frappe.db.get_value("Voice Session", started["session_id"], "outcome"))
+        second = self.run_tool(business_logic.create_support_ticket, secret, **{**args, "subject": f"{subject} too"})
+        self.assertEqual(frappe.db.get_value("Voice Session", started["session_id"], "documents_created"),
+                         f"Issue: {issue.name}\nIssue: {second['document']['name']}")
+
+    def test_a_retry_that_races_past_the_lookup_rolls_its_document_back(self):
+        started = self.start()
+        secret = self.tool_secret(self.call_of(started))
+        subject = f"Race {uuid.uuid4().hex[:6]}"
+        args = {"voice_session": started["session_id"], "customer_name": "Ann", "subject": subject,
+                "description": "It jams."}
+        first = self.run_tool(business_logic.create_support_ticket, secret, **args)
+        issues_before = frappe.db.count("Issue")
+        # As if the retry had looked before the first call committed: it creates a ticket, then meets
+        # the idempotency key on writing its log.
+        with patch.object(business_logic, "_previous_reply", return_value=None):
+            again = self.run_tool(business_logic.create_support_ticket, secret, **args)
+        self.assertEqual(again, {"result": first["result"]})
+        self.assertEqual(frappe.db.count("Issue"), issues_before)
+        self.assertEqual(frappe.db.count("Voice Interaction", {"voice_session": started["session_id"]}), 1)
 
     def test_invalid_tool_arguments_are_refused_in_words_and_logged(self):
         started = self.start()
@@ -352,6 +385,8 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertEqual(str(so.delivery_date), nowdate())
         self.assertEqual(so.company, frappe.db.get_single_value("Global Defaults", "default_company") or so.company)
         self.assertEqual(frappe.db.get_value("Customer", so.customer, "mobile_no"), "+1 555 0199")
+        self.assertEqual(frappe.db.get_value("Voice Session", started["session_id"], ["party_type", "party", "outcome"]),
+                         ("Customer", so.customer, "Order"))
         again = self.run_tool(business_logic.place_restaurant_order, secret, **order)
         self.assertEqual(again["result"], reply["result"])
         self.assertEqual(frappe.db.count("Sales Order", {"customer": so.customer}), 1)
@@ -388,6 +423,18 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertEqual(session.short_summary, "Ann asked about printers.")
         self.assertEqual(session.billed_duration_sec, 42.0)
         self.assertEqual(frappe.db.get_value("Voice Webhook Event", event_name, "status"), "Processed")
+
+    def test_a_redelivery_that_races_past_the_lookup_is_a_duplicate(self):
+        started = self.start()
+        payload = {"event": "call.joined", "call": {"callId": self.call_of(started)["callId"], "joined": "2026-01-01T10:00:00Z"}}
+        self.assertEqual(self.post_webhook(payload)[0], {"status": "accepted"})
+        count = frappe.db.count("Voice Webhook Event")
+        with patch.object(webhook_handlers, "_stored_status", return_value=None):
+            result, enqueue = self.post_webhook(payload)
+        self.assertEqual(result, {"status": "duplicate"})
+        enqueue.assert_not_called()
+        self.assertEqual(frappe.db.count("Voice Webhook Event"), count)
+        self.assertFalse(frappe.local.message_log)
 
     def test_forged_stale_and_rotated_webhooks(self):
         started = self.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import frappe
 from frappe import _
+from frappe.utils.caching import site_cache
 
 from voice_agent.integrations.ultravox.client import DEFAULT_BASE_URL, UltravoxClient
 
@@ -24,13 +25,16 @@ def connect() -> UltravoxClient | None:
     return UltravoxClient(api_key, base_url)
 
 
-def webhook_secrets() -> list[str]:
+def webhook_secrets(settings) -> list[str]:
+    """The current and the previous webhook secret, decrypted once per process per settings change."""
+    return list(_decrypted_webhook_secrets(str(settings.modified)))
+
+
+@site_cache(maxsize=4)
+def _decrypted_webhook_secrets(settings_modified: str) -> tuple[str, ...]:
     settings = frappe.get_cached_doc("Voice Agent Settings")
-    return [
-        s
-        for s in (
-            settings.get_password("webhook_secret", raise_exception=False),
-            settings.get_password("previous_webhook_secret", raise_exception=False),
-        )
-        if s
-    ]
+    secrets = (
+        settings.get_password("webhook_secret", raise_exception=False),
+        settings.get_password("previous_webhook_secret", raise_exception=False),
+    )
+    return tuple(s for s in secrets if s)
