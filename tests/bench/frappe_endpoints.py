@@ -1,8 +1,10 @@
 """Benchmark (not a test): tool endpoint p95 and webhook acknowledgement p95 on a real site, each
 beside Frappe's bare `frappe.auth.get_logged_user` measured in the same run.
 
-    .venv/bin/python -m tests.bench.frappe_endpoints [--requests 300]
-    (VA_SITE_URL defaults to http://127.0.0.1:8000; the fake Ultravox runs in-process)
+    VA_SITE_URL=http://site.localhost:8001 VA_BENCH_SERVER="gunicorn -w 2 --preload" \
+        .venv/bin/python -m tests.bench.frappe_endpoints [--requests 300]
+    (VA_SITE_URL defaults to http://127.0.0.1:8000; the fake Ultravox runs in-process. Point it at
+    the site's gunicorn, not at `bench serve`, whose file watcher skews the figures.)
 
 Writes docs/benchmarks/frappe.json and prints a table. Targets: tool p95 <= 100 ms, webhook ack
 p95 <= 50 ms, each <= 2x the bare call's p95.
@@ -89,6 +91,10 @@ def main() -> None:
                 "voice_session": started["session_id"], "customer_name": "Bench Caller",
                 "subject": f"Bench {run} {i}", "description": "Benchmark ticket."}, timeout=30)
 
+        def rest_issue(i):
+            return admin.post(f"{SITE}/api/resource/Issue", json={
+                "subject": f"Bench REST {run} {i}", "description": "Benchmark ticket."}, timeout=30)
+
         def webhook(i):
             raw = json.dumps({"event": "call.started", "call": {"callId": f"bench-{run}-{i}"}}).encode()
             return hook.post(f"{METHOD}/voice_agent.api.webhook_handlers.ultravox_webhook", data=raw,
@@ -100,6 +106,7 @@ def main() -> None:
             "bare_get_logged_user": summary(timed(bare, n)),
             "tool_endpoint": summary(timed(ticket, n)),
             "tool_endpoint_replay": summary(timed(ticket_replay, n)),
+            "frappe_rest_insert_issue": summary(timed(rest_issue, n)),
             "webhook_ack": summary(timed(webhook, n)),
         }
         results["bare_get_logged_user_after"] = summary(timed(bare, n))
@@ -109,6 +116,8 @@ def main() -> None:
         p95 = results[key]["p95_ms"]
         verdicts[key] = {"p95_ms": p95, "target_ms": target, "ratio_to_bare": round(p95 / bare_p95, 2),
                          "meets_target": p95 <= target, "within_2x_bare": p95 <= 2 * bare_p95}
+    issue_p95 = results["frappe_rest_insert_issue"]["p95_ms"]
+    verdicts["tool_endpoint"]["ratio_to_frappe_rest_insert"] = round(results["tool_endpoint"]["p95_ms"] / issue_p95, 2)
     report = {
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "site": SITE, "requests_each": n, "sequential": True,
@@ -118,6 +127,7 @@ def main() -> None:
             "bare_get_logged_user": "GET frappe.auth.get_logged_user as Administrator (before and after the others)",
             "tool_endpoint": "POST create_support_ticket with the session secret, a new Issue each time",
             "tool_endpoint_replay": "the same calls repeated: idempotent replay, no new document",
+            "frappe_rest_insert_issue": "POST /api/resource/Issue as Administrator: Frappe's own insert of the same document",
             "webhook_ack": "signed call.started (distinct calls): verify, store raw, enqueue, 200",
         },
         "results": results, "verdicts": verdicts,
@@ -131,6 +141,7 @@ def main() -> None:
     for key, v in verdicts.items():
         print(f"{key}: p95 {v['p95_ms']} ms, target {v['target_ms']} ms -> {'OK' if v['meets_target'] else 'MISSED'}; "
               f"{v['ratio_to_bare']}x bare -> {'OK' if v['within_2x_bare'] else 'MISSED'}")
+    print(f"tool_endpoint: {verdicts['tool_endpoint']['ratio_to_frappe_rest_insert']}x Frappe's own REST insert of an Issue")
     print(f"wrote {out.relative_to(ROOT)}")
 
 
