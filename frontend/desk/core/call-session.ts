@@ -202,15 +202,14 @@ export class CallSession {
   async #establish(): Promise<void> {
     try {
       this.#closeMedia();
-      if (!this.#device) {
-        const { rtpCapabilities } = await this.#request("router:capabilities", {});
-        const device = this.#deps.createDevice();
-        await device.load({ routerRtpCapabilities: rtpCapabilities as never });
-        this.#device = this.#device ?? device;
-      }
-      const device = this.#device;
-      this.#recvTransport = await this.#createTransport(device, "recv");
-      if (!this.listenOnly) this.#sendTransport = await this.#createTransport(device, "send");
+      // Capabilities and transports in one round trip: creating a transport needs no device.
+      const [device, recvOptions, sendOptions] = await Promise.all([
+        this.#loadDevice(),
+        this.#request("transport:create", { direction: "recv" }),
+        this.listenOnly ? null : this.#request("transport:create", { direction: "send" }),
+      ]);
+      this.#recvTransport = this.#createTransport(device, "recv", recvOptions);
+      if (sendOptions) this.#sendTransport = this.#createTransport(device, "send", sendOptions);
       const joined = await this.#request("call:join", { rtpCapabilities: device.recvRtpCapabilities ?? device.rtpCapabilities });
       this.#joinedOnce = true;
       const me: ParticipantInfo = { participantId: joined.participantId, role: joined.role, muted: this.#muted, listenOnly: this.listenOnly };
@@ -232,8 +231,17 @@ export class CallSession {
     }
   }
 
-  async #createTransport(device: Device, direction: "send" | "recv"): Promise<Transport> {
-    const options = await this.#request("transport:create", { direction });
+  async #loadDevice(): Promise<Device> {
+    if (!this.#device) {
+      const { rtpCapabilities } = await this.#request("router:capabilities", {});
+      const device = this.#deps.createDevice();
+      await device.load({ routerRtpCapabilities: rtpCapabilities as never });
+      this.#device = this.#device ?? device;
+    }
+    return this.#device;
+  }
+
+  #createTransport(device: Device, direction: "send" | "recv", options: SignalingRequests["transport:create"][1]): Transport {
     const init = {
       id: options.transportId,
       iceParameters: options.iceParameters as never,

@@ -9,6 +9,15 @@ interface TransportOptions { transportId: string; iceParameters: types.IceParame
 interface NewConsumer { consumerId: string; producerId: string; participantId: string; kind: 'audio'; rtpParameters: types.RtpParameters }
 interface QualitySample { participantId: string; direction: 'inbound' | 'outbound'; packetLossPct: number; jitterMs: number; rttMs?: number | null; bitrateKbps: number }
 interface DemoCall { callId: string; agent: { token: string }; customer: { token: string } }
+export interface SetupTimings {
+	connectedAt?: number;
+	transportsAt?: number;
+	joinedAt?: number;
+	producedAt?: number;
+	consumerPushedAt?: number;
+	consumerResumedAt?: number;
+	firstInboundAt?: number;
+}
 export interface InboundCounters { packetsReceived: number; packetsLost: number; jitterMs: number | null }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -27,16 +36,25 @@ class DemoCallView {
 	private audioContext?: AudioContext;
 	private timers: number[] = [];
 	private closed = false;
-	/** Epoch ms of the socket connect and of the first inbound RTP packet (the benchmark's call setup time). */
-	readonly timings: { connectedAt?: number; firstInboundAt?: number } = {};
+	/** Epoch ms of each setup step, from the socket connect to the first inbound RTP packet (the benchmark's call setup time). */
+	readonly timings: SetupTimings = {};
 
-	constructor(private readonly callId: string, private readonly token: string) {}
+	constructor(readonly callId: string, private readonly token: string) {}
+
+	get ended(): boolean {
+		return this.closed;
+	}
 
 	async join(): Promise<void> {
 		el('start-card').hidden = true;
 		el('call-card').hidden = false;
 		el('call-id').textContent = this.callId;
 		this.setState('connecting…');
+		// The microphone first, as the desk does: nothing is signalled for a caller who cannot speak.
+		const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+		const track = stream.getAudioTracks()[0];
+		if (!track) throw new Error('no microphone track');
+		this.meter(stream);
 		const socket = io(location.origin, { auth: { token: this.token, callId: this.callId }, transports: ['websocket'], reconnection: false });
 		this.socket = socket;
 		socket.on('connect_error', (err: Error & { data?: { code?: string } }) => this.fail(`Could not connect: ${err.data?.code ?? err.message}`));
@@ -59,11 +77,17 @@ class DemoCallView {
 		await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
 		this.timings.connectedAt = Date.now();
 
-		const { rtpCapabilities } = await this.request<{ rtpCapabilities: types.RtpCapabilities }>('router:capabilities', {});
+		// Steps 1 and 2 of the client order in one round trip: creating a transport needs no device.
+		const [{ rtpCapabilities }, recvOptions, sendOptions] = await Promise.all([
+			this.request<{ rtpCapabilities: types.RtpCapabilities }>('router:capabilities', {}),
+			this.request<TransportOptions>('transport:create', { direction: 'recv' }),
+			this.request<TransportOptions>('transport:create', { direction: 'send' }),
+		]);
 		const device = new Device();
 		await device.load({ routerRtpCapabilities: rtpCapabilities });
-		this.recvTransport = device.createRecvTransport(this.transportOptions(await this.request<TransportOptions>('transport:create', { direction: 'recv' })));
-		this.sendTransport = device.createSendTransport(this.transportOptions(await this.request<TransportOptions>('transport:create', { direction: 'send' })));
+		this.recvTransport = device.createRecvTransport(this.transportOptions(recvOptions));
+		this.sendTransport = device.createSendTransport(this.transportOptions(sendOptions));
+		this.timings.transportsAt = Date.now();
 		for (const transport of [this.recvTransport, this.sendTransport]) {
 			transport.on('connect', ({ dtlsParameters }, done, failed) => {
 				this.request('transport:connect', { transportId: transport.id, dtlsParameters }).then(() => done(), failed);
@@ -75,17 +99,15 @@ class DemoCallView {
 		});
 
 		const joined = await this.request<{ participantId: string; role: string; state: string; participants: ParticipantInfo[] }>('call:join', { rtpCapabilities: device.rtpCapabilities });
+		this.timings.joinedAt = Date.now();
 		this.selfId = joined.participantId;
 		this.participants.set(joined.participantId, { participantId: joined.participantId, role: joined.role, muted: false });
 		for (const p of joined.participants) this.participants.set(p.participantId, p);
 		this.renderParticipants();
 		this.setState(joined.state);
 
-		const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-		const track = stream.getAudioTracks()[0];
-		if (!track) throw new Error('no microphone track');
-		this.meter(stream);
 		this.producer = await this.sendTransport.produce({ track, codecOptions: { opusFec: true, opusDtx: false } });
+		this.timings.producedAt = Date.now();
 		el<HTMLButtonElement>('mute').disabled = false;
 		el<HTMLButtonElement>('hangup').disabled = false;
 		this.timers.push(window.setInterval(() => void this.showInbound(), 1000));
@@ -97,6 +119,7 @@ class DemoCallView {
 
 	private async consume(c: NewConsumer): Promise<void> {
 		if (!this.recvTransport) return;
+		this.timings.consumerPushedAt ??= Date.now();
 		const consumer = await this.recvTransport.consume({ id: c.consumerId, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
 		// A remote track unmutes when its first RTP packet arrives.
 		consumer.track.addEventListener('unmute', () => { this.timings.firstInboundAt ??= Date.now(); }, { once: true });
@@ -108,6 +131,7 @@ class DemoCallView {
 		consumer.observer.once('close', () => audio.remove());
 		this.socket?.on('consumer:closed', (p: { consumerId: string }) => { if (p.consumerId === consumer.id) consumer.close(); });
 		await this.request('consumer:resume', { consumerId: consumer.id });
+		this.timings.consumerResumedAt ??= Date.now();
 	}
 
 	async toggleMute(): Promise<void> {
@@ -274,8 +298,17 @@ function init(): void {
 		input.select();
 		void navigator.clipboard?.writeText(input.value).catch(() => undefined);
 	});
-	(window as unknown as { sidecarDemo: object }).sidecarDemo = { inbound: () => current?.inbound() ?? null, timings: () => current?.timings ?? null };
-	// The second tab's link carries its token in the fragment, which never reaches a server log.
+	(window as unknown as { sidecarDemo: object }).sidecarDemo = {
+		inbound: () => current?.inbound() ?? null,
+		timings: () => (current ? { callId: current.callId, ended: current.ended, ...current.timings } : null),
+	};
+	joinFromLink();
+	// A new invite link pasted into a tab whose call is over joins that call.
+	window.addEventListener('hashchange', () => { if (!current || current.ended) joinFromLink(); });
+}
+
+/** The second tab's link carries its token in the fragment, which never reaches a server log. */
+function joinFromLink(): void {
 	const params = new URLSearchParams(location.hash.slice(1));
 	const callId = params.get('call');
 	const token = params.get('token');
