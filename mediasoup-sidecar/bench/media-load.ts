@@ -52,19 +52,30 @@ function generatorBinary(): string {
 
 export interface Generator {
 	add(call: BridgedCall): void;
+	/** Stops sending (still receives): two generators take turns on one machine. */
+	pause(): void;
+	resume(): void;
 	/** Packets sent and received since the generator started. */
 	totals(): Promise<{ sent: number; received: number }>;
 	stop(): void;
 }
 
-export function startGenerator(): Generator {
-	const child: ChildProcessWithoutNullStreams = spawn(generatorBinary(), [], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `cpus`: a taskset CPU list to run the generator on (off the worker's core). */
+export function startGenerator(cpus?: string): Generator {
+	const [command, args] = cpus ? ['taskset', ['-c', cpus, generatorBinary()]] : [generatorBinary(), []];
+	const child: ChildProcessWithoutNullStreams = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
 	child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
 	const replies: ((line: string) => void)[] = [];
 	createInterface({ input: child.stdout }).on('line', (line) => replies.shift()?.(line));
 	return {
 		add(call) {
 			for (const { port, ssrc } of call.parties) child.stdin.write(`add ${port} ${ssrc}\n`);
+		},
+		pause() {
+			child.stdin.write('pause\n');
+		},
+		resume() {
+			child.stdin.write('resume\n');
 		},
 		totals() {
 			return new Promise((resolve) => {

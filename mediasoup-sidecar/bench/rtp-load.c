@@ -9,7 +9,9 @@
  *
  * Commands on stdin, one per line:
  *   add PORT SSRC   start sending with SSRC to 127.0.0.1:PORT (a PlainTransport with comedia)
- *   stats      print "SENT RECEIVED" (totals since start) on stdout
+ *   stats           print "SENT RECEIVED" (totals since start) on stdout
+ *   pause / resume  stop and restart sending (receiving goes on), so two
+ *                   loads can take turns on one machine
  * Parties are spread over SLICES sub-ticks of the 20 ms period, so the worker
  * sees a steady stream rather than one burst per period.
  */
@@ -43,6 +45,8 @@ struct party {
 static struct party parties[MAX_PARTIES];
 static int party_count;
 static unsigned long long sent, received;
+static int paused;
+static long long next;
 
 static long long now_ns(void) {
 	struct timespec ts;
@@ -128,6 +132,12 @@ static void command(char *line) {
 		p->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		p->ssrc = ssrc;
 		party_count++;
+	} else if (strcmp(line, "pause") == 0) {
+		paused = 1;
+	} else if (strcmp(line, "resume") == 0) {
+		/* From now on: no burst to catch up the paused time. */
+		if (paused) next = now_ns();
+		paused = 0;
 	} else if (strncmp(line, "stats", 5) == 0) {
 		printf("%llu %llu\n", sent, received);
 		fflush(stdout);
@@ -150,20 +160,25 @@ int main(void) {
 
 	char input[4096];
 	size_t used = 0;
-	long long next = now_ns();
+	next = now_ns();
 	int slice = 0;
 	for (;;) {
 		long long now = now_ns();
 		while (now >= next) {
-			send_slice(sock, slice);
+			if (!paused) send_slice(sock, slice);
 			slice = (slice + 1) % SLICES;
 			next += PERIOD_NS / SLICES;
 		}
-		struct pollfd fds[2] = { { .fd = sock, .events = POLLIN }, { .fd = STDIN_FILENO, .events = POLLIN } };
-		int wait_ms = (int)((next - now) / 1000000);
-		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) { perror("poll"); return 1; }
-		if (fds[0].revents & POLLIN) drain(sock);
-		if (fds[1].revents & (POLLIN | POLLHUP)) {
+		/* Received packets wait in the (large) socket buffer until the next sub-tick: draining once per
+		 * tick rather than waking on every packet keeps the generator's own CPU low, so it does not
+		 * compete with the worker for the machine. */
+		drain(sock);
+		long long wait = next - now_ns();
+		if (wait < 0) wait = 0;
+		struct timespec timeout = { .tv_sec = wait / 1000000000LL, .tv_nsec = wait % 1000000000LL };
+		struct pollfd fds[1] = { { .fd = STDIN_FILENO, .events = POLLIN } };
+		if (ppoll(fds, 1, &timeout, NULL) < 0 && errno != EINTR) { perror("ppoll"); return 1; }
+		if (fds[0].revents & (POLLIN | POLLHUP)) {
 			ssize_t r = read(STDIN_FILENO, input + used, sizeof input - used - 1);
 			if (r <= 0) return 0; /* the benchmark went away */
 			used += (size_t)r;

@@ -2,8 +2,9 @@
 // room code and signaling vs straight through mediasoup, and call setup time
 // with real WebRTC peers. Prints figures, writes docs/benchmarks/sidecar.json
 // and docs/benchmarks/sidecar.png. See docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as mediasoup from 'mediasoup';
@@ -11,19 +12,25 @@ import type { types as ms } from 'mediasoup';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { createSidecar, loadConfig, MEDIA_CODECS, mintCallToken, type Sidecar } from '../dist/index.js';
-import { bridgeCall, PACKETS_PER_SEC, PAYLOAD_BYTES, startGenerator, type BridgedCall } from './media-load.ts';
+import { bridgeCall, type Generator, PACKETS_PER_SEC, PAYLOAD_BYTES, startGenerator, type BridgedCall } from './media-load.ts';
 import { writeSection } from './write-docs.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECRET = 'bench-sidecar-secret-0123456789abcdef';
 const STEP = Number(process.env.BENCH_STEP ?? 25);
+/** Near the knee (either side's worker past FINE_FROM_PCT) the ramp adds calls in finer steps. */
+const FINE_STEP = Number(process.env.BENCH_FINE_STEP ?? 10);
+const FINE_FROM_PCT = 75;
 const MAX_CALLS = Number(process.env.BENCH_MAX_CALLS ?? 2000);
 const WINDOW_SEC = Number(process.env.BENCH_WINDOW_SEC ?? 6);
+const SETTLE_MS = 1000;
 const SETUP_CALLS = Number(process.env.BENCH_SETUP_CALLS ?? 50);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const LOSS_LIMIT_PCT = 0.5;
 const CPU_LIMIT_PCT = 95;
 const GENERATOR_MIN_PCT = 97;
+/** The fit of CPU per call uses the linear part of the ramp, before saturation bends it. */
+const FIT_BELOW_CPU_PCT = 80;
 const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'docs/benchmarks');
 /** BENCH_ONLY=setup measures call setup alone (prints, writes nothing): for working on setup time. */
 const ONLY = process.env.BENCH_ONLY;
@@ -37,12 +44,47 @@ interface Step {
 	packetsSent: number;
 	/** Packets the generator actually sent, % of the nominal 50/s per party. */
 	sendRatePct: number;
+	/** 2 when the first window crossed a limit and the plateau was measured again (figures over both). */
+	windows: number;
 }
+
+type StopReason = 'loss' | 'cpu' | 'generator' | 'max_calls';
 
 interface Ramp {
 	steps: Step[];
 	maxCalls: number;
-	stoppedBy: 'loss' | 'cpu' | 'generator' | 'max_calls';
+	stoppedBy: StopReason;
+	fit: CpuFit;
+}
+
+interface CpuFit {
+	/** Worker CPU (% of one core) each call adds: slope of the least-squares line through the plateaus below FIT_BELOW_CPU_PCT. */
+	cpuPctPerCall: number;
+	interceptPct: number;
+	plateaus: number;
+	/** Where that line reaches CPU_LIMIT_PCT: the worker's capacity, estimated from every plateau of the ramp. */
+	callsAtCpuLimit: number;
+}
+
+/** One side of the comparison: a worker and a way to add a bridged call on it. */
+interface Load {
+	label: 'ours' | 'raw';
+	worker: ms.Worker;
+	addCall(): Promise<BridgedCall>;
+	close(): Promise<void>;
+}
+
+// During the ramps the workers have the last CPU to themselves (one of them busy at a time) and the
+// generators and this process share the others (taskset, util-linux): "per worker core" is then
+// literal, and neither the generator nor Node preempts the worker or moves it between cores.
+const CPU_COUNT = availableParallelism();
+const WORKER_CPU = String(CPU_COUNT - 1);
+const OTHER_CPUS = CPU_COUNT > 2 ? `0-${CPU_COUNT - 2}` : '0';
+const ALL_CPUS = `0-${CPU_COUNT - 1}`;
+const PIN = CPU_COUNT > 1;
+
+function pin(pid: number, cpuList: string): void {
+	execFileSync('taskset', ['-acp', cpuList, String(pid)], { stdio: 'ignore' });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,49 +100,115 @@ async function cpuMs(worker: ms.Worker): Promise<number> {
 	return u.ru_utime + u.ru_stime;
 }
 
-/** Adds calls in steps of STEP and measures each plateau until loss or CPU passes its limit. */
-async function ramp(label: string, worker: ms.Worker, addCall: () => Promise<BridgedCall>): Promise<Ramp> {
-	const generator = startGenerator();
-	const steps: Step[] = [];
-	let calls = 0;
-	let stoppedBy: Ramp['stoppedBy'] = 'max_calls';
+function limitCrossed(step: Step): StopReason | undefined {
+	if (step.lossPct > LOSS_LIMIT_PCT) return 'loss';
+	if (step.workerCpuPct >= CPU_LIMIT_PCT) return 'cpu';
+	// Below this the generator, not the worker, is the bottleneck: the offered load is no longer what it says.
+	if (step.sendRatePct < GENERATOR_MIN_PCT) return 'generator';
+	return undefined;
+}
+
+interface Side {
+	load: Load;
+	generator: Generator;
+	calls: number;
+	steps: Step[];
+	stoppedBy?: StopReason;
+}
+
+/** One plateau of `side`: only its generator sends; `windows` back-to-back windows measured as one. */
+async function measure(side: Side, sides: Side[], windows: number): Promise<Step> {
+	for (const other of sides) if (other !== side) other.generator.pause();
+	side.generator.resume();
+	await sleep(SETTLE_MS);
+	const before = await side.generator.totals();
+	const cpuBefore = await cpuMs(side.load.worker);
+	const t0 = performance.now();
+	await sleep(windows * WINDOW_SEC * 1000);
+	const after = await side.generator.totals();
+	const cpuAfter = await cpuMs(side.load.worker);
+	const elapsed = performance.now() - t0;
+	side.generator.pause();
+	const sent = after.sent - before.sent;
+	const received = after.received - before.received;
+	return {
+		calls: side.calls,
+		lossPct: round(Math.max(0, 1 - received / sent) * 100, 3),
+		workerCpuPct: round(((cpuAfter - cpuBefore) / elapsed) * 100, 1),
+		workerRssMb: rssMb(side.load.worker.pid),
+		nodeRssMb: rssMb(process.pid),
+		packetsSent: sent,
+		sendRatePct: round((sent / ((elapsed / 1000) * side.calls * 2 * PACKETS_PER_SEC)) * 100, 1),
+		windows,
+	};
+}
+
+/**
+ * Ramps ours and raw side by side: at each call count both have all their calls up and take turns
+ * carrying the RTP (the other's generator paused), in alternating order, so each pair of plateaus is
+ * measured seconds apart on the same machine. On this VM the speed drifts by up to ±10 % over
+ * minutes (steal time), and ramps run one after the other compared that drift as much as the code.
+ * A side stops at its first plateau past a limit; a first window past a limit is measured again and
+ * the two windows count as one, so one noisy window does not end a ramp.
+ */
+async function pairedRamp(loads: Load[]): Promise<Record<Load['label'], Ramp>> {
+	const sides: Side[] = loads.map((load) => ({ load, generator: startGenerator(PIN ? OTHER_CPUS : undefined), calls: 0, steps: [] }));
+	if (PIN) {
+		for (const side of sides) pin(side.load.worker.pid, WORKER_CPU);
+		pin(process.pid, OTHER_CPUS);
+	}
 	try {
-		for (let target = STEP; target <= MAX_CALLS; target += STEP) {
-			while (calls < target) {
-				generator.add(await addCall());
-				calls++;
+		for (const side of sides) side.generator.pause();
+		let target = 0;
+		for (let turn = 0; ; turn++) {
+			const active = sides.filter((s) => !s.stoppedBy);
+			if (!active.length) break;
+			const nearKnee = active.some((s) => (s.steps.at(-1)?.workerCpuPct ?? 0) >= FINE_FROM_PCT);
+			target += nearKnee ? FINE_STEP : STEP;
+			if (target > MAX_CALLS) {
+				for (const side of active) side.stoppedBy = 'max_calls';
+				break;
 			}
-			await sleep(1000);
-			const before = await generator.totals();
-			const cpuBefore = await cpuMs(worker);
-			const t0 = performance.now();
-			await sleep(WINDOW_SEC * 1000);
-			const after = await generator.totals();
-			const cpuAfter = await cpuMs(worker);
-			const elapsed = performance.now() - t0;
-			const sent = after.sent - before.sent;
-			const received = after.received - before.received;
-			const step: Step = {
-				calls: target,
-				lossPct: round(Math.max(0, 1 - received / sent) * 100, 3),
-				workerCpuPct: round(((cpuAfter - cpuBefore) / elapsed) * 100, 1),
-				workerRssMb: rssMb(worker.pid),
-				nodeRssMb: rssMb(process.pid),
-				packetsSent: sent,
-				sendRatePct: round((sent / ((elapsed / 1000) * target * 2 * PACKETS_PER_SEC)) * 100, 1),
-			};
-			steps.push(step);
-			console.log(`${label.padEnd(5)} calls=${String(target).padStart(5)} loss=${step.lossPct.toFixed(3)}% workerCPU=${step.workerCpuPct}% workerRSS=${step.workerRssMb}MB nodeRSS=${step.nodeRssMb}MB sendRate=${step.sendRatePct}% load=${loadavg()[0]!.toFixed(2)}`);
-			if (step.lossPct > LOSS_LIMIT_PCT) { stoppedBy = 'loss'; break; }
-			if (step.workerCpuPct >= CPU_LIMIT_PCT) { stoppedBy = 'cpu'; break; }
-			// Below this the generator, not the worker, is the bottleneck: the offered load is no longer what it says.
-			if (step.sendRatePct < GENERATOR_MIN_PCT) { stoppedBy = 'generator'; break; }
+			for (const side of active) {
+				while (side.calls < target) {
+					side.generator.add(await side.load.addCall());
+					side.calls++;
+				}
+			}
+			for (const side of turn % 2 ? [...active].reverse() : active) {
+				let step = await measure(side, sides, 1);
+				if (limitCrossed(step)) step = await measure(side, sides, 2);
+				side.steps.push(step);
+				console.log(`${side.load.label.padEnd(5)} calls=${String(step.calls).padStart(5)} loss=${step.lossPct.toFixed(3)}% workerCPU=${step.workerCpuPct}% workerRSS=${step.workerRssMb}MB nodeRSS=${step.nodeRssMb}MB sendRate=${step.sendRatePct}% windows=${step.windows} load=${loadavg()[0]!.toFixed(2)}`);
+				side.stoppedBy = limitCrossed(step);
+			}
 		}
 	} finally {
-		generator.stop();
+		for (const side of sides) side.generator.stop();
+		if (PIN) pin(process.pid, ALL_CPUS);
 	}
-	const passing = steps.filter((s) => s.lossPct <= LOSS_LIMIT_PCT && s.workerCpuPct < CPU_LIMIT_PCT && s.sendRatePct >= GENERATOR_MIN_PCT);
-	return { steps, maxCalls: passing.at(-1)?.calls ?? 0, stoppedBy };
+	const ramps = sides.map((side): [Load['label'], Ramp] => {
+		const passing = side.steps.filter((s) => !limitCrossed(s));
+		return [side.load.label, { steps: side.steps, maxCalls: passing.at(-1)?.calls ?? 0, stoppedBy: side.stoppedBy ?? 'max_calls', fit: fitCpu(side.steps) }];
+	});
+	return Object.fromEntries(ramps) as Record<Load['label'], Ramp>;
+}
+
+/**
+ * Near saturation this VM's worker CPU flattens at 93-95 % (the rest is steal time) while loss stays
+ * low, so whether a ramp stops one step earlier or later turns on one plateau reading just above or
+ * below the limit. The line through all the plateaus below FIT_BELOW_CPU_PCT is far steadier.
+ */
+function fitCpu(steps: Step[]): CpuFit {
+	const points = steps.filter((s) => s.workerCpuPct < FIT_BELOW_CPU_PCT);
+	const n = points.length;
+	const meanX = points.reduce((sum, s) => sum + s.calls, 0) / n;
+	const meanY = points.reduce((sum, s) => sum + s.workerCpuPct, 0) / n;
+	const sxy = points.reduce((sum, s) => sum + (s.calls - meanX) * (s.workerCpuPct - meanY), 0);
+	const sxx = points.reduce((sum, s) => sum + (s.calls - meanX) ** 2, 0);
+	const slope = sxy / sxx;
+	const intercept = meanY - slope * meanX;
+	return { cpuPctPerCall: round(slope, 4), interceptPct: round(intercept, 2), plateaus: n, callsAtCpuLimit: Math.round((CPU_LIMIT_PCT - intercept) / slope) };
 }
 
 function round(v: number, digits: number): number {
@@ -134,12 +242,14 @@ function request<T>(socket: Socket, event: string, payload: object): Promise<T> 
 }
 
 /** (a) our sidecar: room by the HTTP API, both parties through token-checked socket.io and call:join, media on the room's router. */
-async function benchOurs(): Promise<Ramp> {
+async function oursLoad(): Promise<Load> {
 	const { sidecar, outbox } = await startOurs(false);
 	const sockets: Socket[] = [];
 	let n = 0;
-	try {
-		const addCall = async (): Promise<BridgedCall> => {
+	return {
+		label: 'ours',
+		worker: sidecar.pool.slots[0]!.worker,
+		async addCall() {
 			const callId = `bench-${++n}`;
 			const res = await fetch(`${sidecar.url}/api/rooms`, {
 				method: 'POST',
@@ -158,22 +268,33 @@ async function benchOurs(): Promise<Ramp> {
 			const room = sidecar.getRoom(callId);
 			if (!room) throw new Error(`no room for ${callId}`);
 			return bridgeCall(room.router);
-		};
-		return await ramp('ours', sidecar.pool.slots[0]!.worker, addCall);
-	} finally {
-		for (const s of sockets) s.disconnect();
-		await sidecar.close();
-		rmSync(outbox, { recursive: true, force: true });
-	}
+		},
+		async close() {
+			for (const s of sockets) s.disconnect();
+			await sidecar.close();
+			rmSync(outbox, { recursive: true, force: true });
+		},
+	};
 }
 
 /** (b) the same media load straight through mediasoup's API: one worker, a router per call, no signaling. */
-async function benchRaw(): Promise<Ramp> {
+async function rawLoad(): Promise<Load> {
 	const worker = await mediasoup.createWorker({ logLevel: 'error' });
+	return {
+		label: 'raw',
+		worker,
+		addCall: async () => bridgeCall(await worker.createRouter({ mediaCodecs: MEDIA_CODECS })),
+		close: async () => worker.close(),
+	};
+}
+
+/** One paired ramp on fresh workers. */
+async function benchCallsPerCore(): Promise<Record<Load['label'], Ramp>> {
+	const loads = [await oursLoad(), await rawLoad()];
 	try {
-		return await ramp('raw', worker, async () => bridgeCall(await worker.createRouter({ mediaCodecs: MEDIA_CODECS })));
+		return await pairedRamp(loads);
 	} finally {
-		worker.close();
+		for (const load of loads) await load.close();
 	}
 }
 
@@ -279,30 +400,37 @@ async function main(): Promise<void> {
 		await benchSetup();
 		return;
 	}
-	// Ramps alternate (ours, raw, raw, ours, ...) so neither always runs on a fresher machine; the
-	// figures compared are the means over the repeats, the table and plot show the first of each.
-	const oursRamps: Ramp[] = [];
-	const rawRamps: Ramp[] = [];
-	for (let i = 0; i < REPEATS; i++) {
-		const order = i % 2 === 0 ? [benchOurs, benchRaw] : [benchRaw, benchOurs];
-		for (const bench of order) (bench === benchOurs ? oursRamps : rawRamps).push(await bench());
-	}
+	const paired: Record<Load['label'], Ramp>[] = [];
+	for (let i = 0; i < REPEATS; i++) paired.push(await benchCallsPerCore());
+	const oursRamps = paired.map((p) => p.ours);
+	const rawRamps = paired.map((p) => p.raw);
 	const ours = oursRamps[0]!;
 	const raw = rawRamps[0]!;
-	const mean = (ramps: Ramp[]) => round(ramps.reduce((sum, r) => sum + r.maxCalls, 0) / ramps.length, 1);
-	const repeats = { ours: oursRamps.map((r) => r.maxCalls), raw: rawRamps.map((r) => r.maxCalls), oursMean: mean(oursRamps), rawMean: mean(rawRamps) };
+	const mean = (values: number[]) => round(values.reduce((sum, v) => sum + v, 0) / values.length, 4);
+	const summary = (pick: (r: Ramp) => number) => {
+		const o = oursRamps.map(pick);
+		const r = rawRamps.map(pick);
+		return { ours: o, raw: r, oursMean: mean(o), rawMean: mean(r), oursOverRaw: round(mean(o) / mean(r), 3) };
+	};
+	// Observed: the last plateau within the limits. Fitted: where the CPU-per-call line meets the CPU limit.
+	const repeats = summary((r) => r.maxCalls);
+	const fitted = summary((r) => r.fit.callsAtCpuLimit);
+	const cpuPerCall = summary((r) => r.fit.cpuPctPerCall);
 	const setup = await benchSetup();
 	const loadEnd = loadavg();
-	const ratio = repeats.rawMean ? round(repeats.oursMean / repeats.rawMean, 3) : NaN;
+	const ratio = fitted.oursOverRaw;
 	const result = {
 		startedAt,
 		finishedAt: new Date().toISOString(),
-		machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgStart: loadStart, loadavgEnd: loadEnd, workerBin: process.env.MEDIASOUP_WORKER_BIN ?? 'mediasoup prebuilt' },
-		load: { packetsPerSecPerDirection: PACKETS_PER_SEC, payloadBytes: PAYLOAD_BYTES, step: STEP, windowSec: WINDOW_SEC, lossLimitPct: LOSS_LIMIT_PCT, cpuLimitPct: CPU_LIMIT_PCT, generatorMinPct: GENERATOR_MIN_PCT },
+		machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgStart: loadStart, loadavgEnd: loadEnd, workerBin: process.env.MEDIASOUP_WORKER_BIN ?? 'mediasoup prebuilt', cpuLayout: PIN ? { workerCpu: WORKER_CPU, generatorAndNodeCpus: OTHER_CPUS } : 'not pinned (one CPU)' },
+		load: { packetsPerSecPerDirection: PACKETS_PER_SEC, payloadBytes: PAYLOAD_BYTES, step: STEP, fineStep: FINE_STEP, fineFromCpuPct: FINE_FROM_PCT, windowSec: WINDOW_SEC, lossLimitPct: LOSS_LIMIT_PCT, cpuLimitPct: CPU_LIMIT_PCT, generatorMinPct: GENERATOR_MIN_PCT },
 		ours,
 		raw,
 		repeats,
+		fitted,
+		cpuPerCall,
 		oursOverRaw: ratio,
+		oursOverRawObserved: repeats.oursOverRaw,
 		setup,
 		targets: { callsPerCore: 400, oursOverRaw: 0.95, setupP95Ms: 300 },
 		met: { callsPerCore: repeats.oursMean >= 400, oursOverRaw: ratio >= 0.95, setupP95Ms: setup.p95Ms <= 300 },
@@ -311,7 +439,9 @@ async function main(): Promise<void> {
 	writeFileSync(join(OUT_DIR, 'sidecar.json'), `${JSON.stringify(result, null, 2)}\n`);
 	await renderPng(plotSvg(ours, raw), join(OUT_DIR, 'sidecar.png'));
 	if (!process.env.BENCH_OUT_DIR) writeSection(result);
-	console.log(`\ncalls per worker core: ours ${repeats.ours.join(', ')} (mean ${repeats.oursMean}), raw ${repeats.raw.join(', ')} (mean ${repeats.rawMean}), ours/raw ${ratio}`);
+	console.log(`\ncalls per worker core at ${CPU_LIMIT_PCT} % CPU, fitted: ours ${fitted.ours.join(', ')} (mean ${fitted.oursMean}), raw ${fitted.raw.join(', ')} (mean ${fitted.rawMean}), ours/raw ${ratio}`);
+	console.log(`worker CPU per call: ours ${cpuPerCall.ours.join(', ')} %, raw ${cpuPerCall.raw.join(', ')} %`);
+	console.log(`calls per worker core, observed max: ours ${repeats.ours.join(', ')} (mean ${repeats.oursMean}), raw ${repeats.raw.join(', ')} (mean ${repeats.rawMean}), ours/raw ${repeats.oursOverRaw}`);
 	console.log(`call setup: p50 ${setup.p50Ms} ms, p95 ${setup.p95Ms} ms over ${setup.samplesMs.length} calls (${setup.failures} failed)`);
 	console.log(`targets met: ${JSON.stringify(result.met)}; load ${loadStart[0]!.toFixed(2)} -> ${loadEnd[0]!.toFixed(2)}`);
 	console.log(`wrote ${join(OUT_DIR, 'sidecar.json')} and sidecar.png`);
