@@ -195,9 +195,9 @@ async function pairedRamp(loads: Load[]): Promise<Record<Load['label'], Ramp>> {
 }
 
 /**
- * Near saturation this VM's worker CPU flattens at 93-95 % (the rest is steal time) while loss stays
- * low, so whether a ramp stops one step earlier or later turns on one plateau reading just above or
- * below the limit. The line through all the plateaus below FIT_BELOW_CPU_PCT is far steadier.
+ * Near saturation the worker's CPU flattens at 93-95 % on this VM while loss stays low, so whether
+ * a ramp stops one step earlier or later turns on one plateau reading just above or below the limit.
+ * The line through all the plateaus below FIT_BELOW_CPU_PCT is far steadier.
  */
 function fitCpu(steps: Step[]): CpuFit {
 	const points = steps.filter((s) => s.workerCpuPct < FIT_BELOW_CPU_PCT);

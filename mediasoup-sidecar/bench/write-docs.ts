@@ -94,8 +94,8 @@ How it is measured:
   the figure is a lower bound of the worker's capacity), or at \`BENCH_MAX_CALLS\`; "max" is the last plateau within all limits.
   A plateau whose first window crosses a limit is measured again and judged on both windows together, so one noisy
   window does not end a ramp.
-- **Fitted capacity**: near saturation this VM's worker CPU flattens at 93–95 % (the rest of the core is steal
-  time) while loss stays low, so a ramp's observed max turns on whether one plateau there reads just above or just
+- **Fitted capacity**: near saturation the worker's CPU flattens at 93–95 % on this VM while loss stays
+  low, so a ramp's observed max turns on whether one plateau there reads just above or just
   below ${r.load.cpuLimitPct} % (one step of ${r.load.fineStep ?? r.load.step} calls is ~2 % of the figure). The ratio is therefore taken from a least-squares
   line of worker CPU against calls through every plateau below ${FIT_BELOW} CPU of the same ramp: its slope is the worker CPU
   one call costs, and where it meets ${r.load.cpuLimitPct} % is the capacity. The observed max is shown beside it.
