@@ -1,10 +1,28 @@
-// Hand-typed mirror of contracts/*.json; test/contracts.test.ts checks it against the schemas.
+// Wire types come from contracts/signaling.d.ts (shared with the browser bundles); the rest are
+// the sidecar's own mirrors of contracts/*.json, which test/contracts.test.ts checks against the schemas.
+import type { Ack, CallState, EndReason, QualitySample, Role, SignalingPushes, SignalingRequests } from '../../contracts/signaling.js';
+
+export type {
+	Ack,
+	AckError,
+	CallState,
+	EndReason,
+	ParticipantInfo,
+	ParticipantLeftReason,
+	QualitySample,
+	Role,
+	SignalingRequests,
+	TransportOptions,
+} from '../../contracts/signaling.js';
+
+/** Compiles only when the list has exactly the members of the contract's union. */
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 
 export const ROLES = ['agent', 'customer', 'supervisor', 'whatsapp'] as const;
-export type Role = (typeof ROLES)[number];
+true satisfies Exactly<(typeof ROLES)[number], Role>;
 
 export const CALL_STATES = ['created', 'ringing', 'connecting', 'connected', 'on_hold', 'reconnecting', 'ended', 'missed', 'failed'] as const;
-export type CallState = (typeof CALL_STATES)[number];
+true satisfies Exactly<(typeof CALL_STATES)[number], CallState>;
 
 export const END_REASONS = [
 	'hangup',
@@ -17,21 +35,7 @@ export const END_REASONS = [
 	'ended_by_frappe',
 	'max_duration',
 ] as const;
-export type EndReason = (typeof END_REASONS)[number];
-
-export type ParticipantLeftReason = 'hangup' | 'disconnected' | 'kicked' | 'call_ended';
-
-export interface QualitySample {
-	participantId: string;
-	role: Role;
-	direction: 'inbound' | 'outbound';
-	packetLossPct: number;
-	jitterMs: number;
-	rttMs?: number | null;
-	bitrateKbps: number;
-	packets: number;
-	bytes?: number;
-}
+true satisfies Exactly<(typeof END_REASONS)[number], EndReason>;
 
 export interface CallTokenClaims {
 	iss: 'voice_agent';
@@ -90,67 +94,12 @@ export interface Health {
 
 // socket.io (contracts/signaling.schema.json)
 
-export type AckError = { code: 'invalid_request' | 'payload_too_large' | 'not_found' | 'invalid_state' | 'forbidden' | 'internal'; message: string };
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: AckError };
 export type AckFn<T> = (ack: Ack<T>) => void;
-
-export interface ParticipantInfo {
-	participantId: string;
-	role: Role;
-	name?: string;
-	muted: boolean;
-	listenOnly?: boolean;
-}
-
-export interface TransportOptions {
-	transportId: string;
-	iceParameters: object;
-	iceCandidates: unknown[];
-	dtlsParameters: object;
-	iceServers?: unknown[];
-}
-
-export interface NewConsumer {
-	consumerId: string;
-	producerId: string;
-	participantId: string;
-	kind: 'audio';
-	rtpParameters: object;
-}
-
-export interface CallStatePush {
-	state: CallState;
-	reason?: EndReason;
-}
-
-type Empty = Record<string, never>;
-
-/** Client -> server events: [request, ack data]. */
-export interface SignalingRequests {
-	'router:capabilities': [Empty, { rtpCapabilities: object }];
-	'transport:create': [{ direction: 'send' | 'recv' }, TransportOptions];
-	'transport:connect': [{ transportId: string; dtlsParameters: { role?: 'auto' | 'client' | 'server'; fingerprints: { algorithm: string; value: string }[] } }, Empty];
-	'transport:restartIce': [{ transportId: string }, { iceParameters: object }];
-	'call:join': [{ rtpCapabilities: { codecs: unknown[] } & Record<string, unknown> }, { participantId: string; role: Role; state: CallState; participants: ParticipantInfo[] }];
-	'producer:create': [{ transportId: string; kind: 'audio'; rtpParameters: { codecs: unknown[] } & Record<string, unknown> }, { producerId: string }];
-	'consumer:resume': [{ consumerId: string }, Empty];
-	'producer:mute': [{ producerId: string }, Empty];
-	'producer:unmute': [{ producerId: string }, Empty];
-	'call:hold': [{ onHold: boolean }, Empty];
-	'call:hangup': [Empty, Empty];
-	'stats:get': [Empty, { samples: QualitySample[] }];
-}
 
 export type ClientToServerEvents = {
 	[E in keyof SignalingRequests]: (payload: SignalingRequests[E][0], ack: AckFn<SignalingRequests[E][1]>) => void;
 };
 
-export interface ServerToClientEvents {
-	'participant:joined': (p: ParticipantInfo) => void;
-	'participant:left': (p: { participantId: string; reason?: string }) => void;
-	'participant:muted': (p: { participantId: string; muted: boolean }) => void;
-	'consumer:new': (p: NewConsumer) => void;
-	'consumer:closed': (p: { consumerId: string }) => void;
-	'call:state': (p: CallStatePush) => void;
-	'quality:sample': (p: QualitySample) => void;
-}
+export type ServerToClientEvents = {
+	[E in keyof SignalingPushes]: (payload: SignalingPushes[E]) => void;
+};
