@@ -3,27 +3,15 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ROOT } from "./portal-harness";
+import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 
 export const SCREENSHOTS = join(ROOT, "artifacts/screenshots");
 
-const BASE_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--use-fake-device-for-media-stream",
-  "--autoplay-policy=no-user-gesture-required",
-];
-
-/** withMicPrompt=false leaves out the fake-UI flag, so the permission prompt is refused as a user would. */
 export function launch({ micAllowed = true } = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.VA_CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: micAllowed ? [...BASE_ARGS, "--use-fake-ui-for-media-stream"] : BASE_ARGS,
+    args: chromiumArgs({ micAllowed }),
   });
 }
 

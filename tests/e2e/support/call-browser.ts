@@ -3,21 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { ROOT } from "./call-harness";
+import { CHROMIUM_PATH, chromiumArgs } from "./chromium";
 
 export const SCREENSHOTS = join(ROOT, "artifacts/screenshots");
-
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--use-fake-device-for-media-stream",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 export interface CallBrowser {
   page: Page;
@@ -28,9 +16,9 @@ export interface CallBrowser {
 export async function openParty({ micAllowed = true } = {}): Promise<CallBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "va-call-chromium-"));
   const context: BrowserContext = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.VA_CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: micAllowed ? [...ARGS, "--use-fake-ui-for-media-stream"] : ARGS,
+    args: chromiumArgs({ micAllowed }),
     viewport: { width: 1100, height: 720 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
