@@ -1,6 +1,6 @@
 // TypeScript shapes of signaling.schema.json and the enums of sidecar-http.schema.json,
 // imported (types only) by the sidecar (src/types.ts) and the browser bundles
-// (frontend/desk/core/signaling-types.ts). The sidecar's test/contracts.test.ts
+// (frontend/desk/core/signaling-types.ts, the sidecar demo page). The sidecar's test/contracts.test.ts
 // checks the enums against the schemas; the schemas validate every message at run time.
 
 export type Role = "agent" | "customer" | "supervisor" | "whatsapp";

@@ -3,11 +3,8 @@
 import { Device, types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
 
-type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } };
-interface ParticipantInfo { participantId: string; role: string; name?: string; muted: boolean }
-interface TransportOptions { transportId: string; iceParameters: types.IceParameters; iceCandidates: types.IceCandidate[]; dtlsParameters: types.DtlsParameters; iceServers?: RTCIceServer[] }
-interface NewConsumer { consumerId: string; producerId: string; participantId: string; kind: 'audio'; rtpParameters: types.RtpParameters }
-interface QualitySample { participantId: string; direction: 'inbound' | 'outbound'; packetLossPct: number; jitterMs: number; rttMs?: number | null; bitrateKbps: number }
+import type { Ack, NewConsumer, ParticipantInfo, QualitySample, SignalingRequests, TransportOptions } from '../../../contracts/signaling';
+
 interface DemoCall { callId: string; agent: { token: string }; customer: { token: string } }
 export interface SetupTimings {
 	connectedAt?: number;
@@ -79,12 +76,12 @@ class DemoCallView {
 
 		// Steps 1 and 2 of the client order in one round trip: creating a transport needs no device.
 		const [{ rtpCapabilities }, recvOptions, sendOptions] = await Promise.all([
-			this.request<{ rtpCapabilities: types.RtpCapabilities }>('router:capabilities', {}),
-			this.request<TransportOptions>('transport:create', { direction: 'recv' }),
-			this.request<TransportOptions>('transport:create', { direction: 'send' }),
+			this.request('router:capabilities', {}),
+			this.request('transport:create', { direction: 'recv' }),
+			this.request('transport:create', { direction: 'send' }),
 		]);
 		const device = new Device();
-		await device.load({ routerRtpCapabilities: rtpCapabilities });
+		await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
 		this.recvTransport = device.createRecvTransport(this.transportOptions(recvOptions));
 		this.sendTransport = device.createSendTransport(this.transportOptions(sendOptions));
 		this.timings.transportsAt = Date.now();
@@ -94,11 +91,12 @@ class DemoCallView {
 			});
 		}
 		this.sendTransport.on('produce', ({ kind, rtpParameters }, done, failed) => {
-			this.request<{ producerId: string }>('producer:create', { transportId: this.sendTransport!.id, kind, rtpParameters })
+			if (kind !== 'audio') return failed(new Error('only audio is sent'));
+			this.request('producer:create', { transportId: this.sendTransport!.id, kind, rtpParameters })
 				.then(({ producerId }) => done({ id: producerId }), failed);
 		});
 
-		const joined = await this.request<{ participantId: string; role: string; state: string; participants: ParticipantInfo[] }>('call:join', { rtpCapabilities: device.rtpCapabilities });
+		const joined = await this.request('call:join', { rtpCapabilities: device.rtpCapabilities });
 		this.timings.joinedAt = Date.now();
 		this.selfId = joined.participantId;
 		this.participants.set(joined.participantId, { participantId: joined.participantId, role: joined.role, muted: false });
@@ -114,13 +112,20 @@ class DemoCallView {
 	}
 
 	private transportOptions(t: TransportOptions): types.TransportOptions {
-		return { id: t.transportId, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters, iceServers: t.iceServers ?? [] };
+		// The wire types leave mediasoup's own shapes to mediasoup; the sidecar sends them as mediasoup made them.
+		return {
+			id: t.transportId,
+			iceParameters: t.iceParameters as types.IceParameters,
+			iceCandidates: t.iceCandidates as types.IceCandidate[],
+			dtlsParameters: t.dtlsParameters as types.DtlsParameters,
+			iceServers: (t.iceServers ?? []) as RTCIceServer[],
+		};
 	}
 
 	private async consume(c: NewConsumer): Promise<void> {
 		if (!this.recvTransport) return;
 		this.timings.consumerPushedAt ??= Date.now();
-		const consumer = await this.recvTransport.consume({ id: c.consumerId, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters });
+		const consumer = await this.recvTransport.consume({ id: c.consumerId, producerId: c.producerId, kind: c.kind, rtpParameters: c.rtpParameters as types.RtpParameters });
 		// A remote track unmutes when its first RTP packet arrives.
 		consumer.track.addEventListener('unmute', () => { this.timings.firstInboundAt ??= Date.now(); }, { once: true });
 		const audio = document.createElement('audio');
@@ -224,11 +229,12 @@ class DemoCallView {
 		badge.textContent = reason ? `${state} (${reason.replaceAll('_', ' ')})` : state;
 	}
 
-	private request<T>(event: string, payload: object): Promise<T> {
+	private request<E extends keyof SignalingRequests>(event: E, payload: SignalingRequests[E][0]): Promise<SignalingRequests[E][1]> {
+		type Answer = SignalingRequests[E][1];
 		const socket = this.socket;
 		if (!socket) return Promise.reject(new Error('not connected'));
-		return new Promise<T>((resolve, reject) => {
-			socket.timeout(10_000).emit(event, payload, (err: Error | null, ack: Ack<T>) => {
+		return new Promise<Answer>((resolve, reject) => {
+			socket.timeout(10_000).emit(event, payload, (err: Error | null, ack: Ack<Answer>) => {
 				if (err) return reject(new Error(`${event}: no answer`));
 				if (ack.ok) resolve(ack.data);
 				else reject(new Error(`${event}: ${ack.error.code} – ${ack.error.message}`));
