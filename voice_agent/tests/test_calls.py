@@ -3,7 +3,9 @@
 The sidecar is a loopback HTTP fake that checks the Bearer secret and answers per
 contracts/sidecar-http.schema.json; every request it receives is recorded.
 
-    cd /opt/bench && CI=1 bench --site va.localhost run-tests --app voice_agent --module voice_agent.tests.test_calls
+    bench --site SITE run-tests --app voice_agent --module voice_agent.tests.test_calls
+
+Every test is rolled back (voice_agent.tests.utils.VoiceAgentTestCase): the site keeps none of it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_to_date, now_datetime
 
 from voice_agent.api import calls
 from voice_agent.calling import tokens
+from voice_agent.tests.utils import VoiceAgentTestCase
 from voice_agent.voice_agent.report.voice_agent_activity import voice_agent_activity
 
 SECRET = "test-shared-secret-0123456789abcdef"
@@ -183,84 +185,27 @@ def _quality(call: str, sequence: int, at: datetime, loss: float, jitter: float,
     )
 
 
-class TestCalls(FrappeTestCase):
+class TestCalls(VoiceAgentTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        frappe.set_user("Administrator")
-        for role in ROLES:
-            if not frappe.db.exists("Role", role):
-                frappe.get_doc(
-                    {"doctype": "Role", "role_name": role, "desk_access": role != "Voice Sidecar"}
-                ).insert()
         _ensure_user(AGENT, ["Voice Agent User", "Sales User"])
         _ensure_user(OTHER_AGENT, ["Voice Agent User", "Sales User"])
         _ensure_user(MANAGER, ["Voice Agent Manager", "Sales User"])
         _ensure_user(SIDECAR, ["Voice Sidecar"])
         _ensure_user(OUTSIDER, ["Sales User"])
         _ensure_user(NO_LEAD_AGENT, ["Voice Agent User"])
-        # initiate_call commits (the sidecar may report before the request ends), so the Lead may
-        # exist from an earlier run.
-        existing = frappe.db.get_value("Lead", {"email_id": LEAD_EMAIL})
-        cls.lead = (
-            frappe.get_doc("Lead", existing)
-            if existing
-            else frappe.get_doc(
-                {
-                    "doctype": "Lead",
-                    "first_name": "Vat",
-                    "last_name": "Tester",
-                    "email_id": LEAD_EMAIL,
-                    "mobile_no": "+15550100",
-                }
-            ).insert(ignore_permissions=True)
-        )
-        cls.saved_settings = cls.snapshot_settings()
-        cls.sidecar = FakeSidecar()
-        cls.configure(port=cls.sidecar.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sidecar.close()
-        frappe.set_user("Administrator")
-        # initiate_call commits, so the calls of these test users stay unless removed here.
-        test_calls = frappe.get_all("Voice Call", filters={"reference_name": cls.lead.name}, pluck="name")
-        if test_calls:
-            frappe.db.delete("Voice Call Event", {"voice_call": ("in", test_calls)})
-            frappe.db.delete("Voice Call Invite", {"voice_call": ("in", test_calls)})
-            for child in ("Voice Call State Change", "Voice Call Participant"):
-                frappe.db.delete(child, {"parent": ("in", test_calls)})
-            frappe.db.delete("Voice Call", {"name": ("in", test_calls)})
-        # ...and so would the test settings: put the site's own back.
-        settings = frappe.get_single("MediaSoup WebRTC Settings")
-        settings.update(cls.saved_settings["values"])
-        settings.set("ice_servers", cls.saved_settings["ice_servers"])
-        settings.flags.ignore_validate = True
-        settings.save(ignore_permissions=True)
-        frappe.db.commit()
-        super().tearDownClass()
-
-    @staticmethod
-    def snapshot_settings() -> dict:
-        settings = frappe.get_single("MediaSoup WebRTC Settings")
-        values = {
-            df.fieldname: settings.get(df.fieldname)
-            for df in settings.meta.fields
-            if df.fieldtype not in ("Table", "Section Break", "Column Break", "Password")
-        }
-        for secret in ("shared_secret", "turn_rest_secret"):
-            values[secret] = (
-                settings.get_password(secret, raise_exception=False) if settings.get(secret) else ""
-            )
-        rows = [
+        cls.lead = frappe.get_doc(
             {
-                "urls": row.urls,
-                "username": row.username,
-                "credential": row.get_password("credential", raise_exception=False) if row.credential else "",
+                "doctype": "Lead",
+                "first_name": "Vat",
+                "last_name": "Tester",
+                "email_id": LEAD_EMAIL,
+                "mobile_no": "+15550100",
             }
-            for row in settings.ice_servers
-        ]
-        return {"values": values, "ice_servers": rows}
+        ).insert(ignore_permissions=True)
+        cls.sidecar = FakeSidecar()
+        cls.addClassCleanup(cls.sidecar.close)
 
     @classmethod
     def configure(cls, **changes):
@@ -292,12 +237,9 @@ class TestCalls(FrappeTestCase):
         settings.save(ignore_permissions=True)
 
     def setUp(self):
-        frappe.set_user("Administrator")
+        super().setUp()
         self.configure(port=self.sidecar.port)
         self.sidecar.requests.clear()
-
-    def tearDown(self):
-        frappe.set_user("Administrator")
 
     def start_call(self, user: str = AGENT) -> dict:
         frappe.set_user(user)

@@ -1,109 +1,63 @@
 """AI voice agent (flow A) on a real site: doctypes, permissions, every endpoint, idempotency and the
 rate limit, against the loopback fake of Ultravox (tests/fakes/ultravox).
 
-    cd /opt/bench && CI=1 bench --site va.localhost run-tests --app voice_agent --module voice_agent.tests.test_voice_agent
+    bench --site SITE run-tests --app voice_agent --module voice_agent.tests.test_voice_agent
 
-create_session and the tools commit on purpose (a tool call may arrive before the request ends), so
-records made here persist; every name is unique per run.
+Every test is rolled back (voice_agent.tests.utils.VoiceAgentTestCase): the site keeps none of it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import sys
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from unittest.mock import patch
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, now_datetime, nowdate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from voice_agent.api import analytics, business_logic, voice_processor, webhook_handlers
+from voice_agent.tests.utils import (
+    SITE_URL,
+    VoiceAgentTestCase,
+    as_user,
+    ensure_user,
+    http_request,
+    load_repo_module,
+)
 from voice_agent.ultravox_logic.signature import hash_secret
 from voice_agent.ultravox_logic.tools import TOOL_SECRET_HEADER
 from voice_agent.voice_agent.report.voice_agent_analytics import voice_agent_analytics
 
-
-def _load_fake():
-    # The repo's tests/ is not a package on the bench's path (another "tests" shadows it): load by file.
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        "tests", "fakes", "ultravox", "__init__.py")
-    spec = importlib.util.spec_from_file_location("voice_agent_fake_ultravox", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_fake = _load_fake()
+_fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
 FakeUltravox, signed_webhook_headers = _fake.FakeUltravox, _fake.signed_webhook_headers
-SITE_ORIGIN = "http://va.localhost:8000"
+SITE_ORIGIN = SITE_URL
 WEBHOOK_SECRET = "unit-webhook-secret"
 USER = "va-ultravox-user@example.com"
 MANAGER = "va-ultravox-manager@example.com"
 
 
-@contextmanager
-def http_request(method: str = "POST", headers: dict | None = None, body: bytes = b"", ip: str = "10.9.8.7",
-                 cmd: str = "voice_agent.api.voice_processor.create_session"):
-    """Run endpoint code as if inside a web request (origin, headers, IP, raw body)."""
-    builder = EnvironBuilder(method=method, path="/api/method/" + cmd, headers=headers or {}, data=body,
-                             base_url="http://va.localhost:8000")
-    previous = (getattr(frappe.local, "request", None), getattr(frappe.local, "request_ip", None))
-    frappe.local.request = Request(builder.get_environ())
-    frappe.local.request_ip = ip
-    frappe.form_dict.cmd = cmd
-    try:
-        yield
-    finally:
-        frappe.local.request, frappe.local.request_ip = previous
-        frappe.form_dict.pop("cmd", None)
-
-
-def ensure_user(email: str, role: str) -> None:
-    if not frappe.db.exists("User", email):
-        frappe.get_doc({"doctype": "User", "email": email, "first_name": email.split("@")[0], "send_welcome_email": 0,
-                        "roles": [{"role": role}]}).insert(ignore_permissions=True)
-
-
-class TestVoiceAgent(FrappeTestCase):
+class TestVoiceAgent(VoiceAgentTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.fake = FakeUltravox(ws_port=None, api_key="unit-key").start()
+        cls.addClassCleanup(cls.fake.stop)
         ensure_user(USER, "Voice Agent User")
         ensure_user(MANAGER, "Voice Agent Manager")
-        frappe.db.commit()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.fake.stop()
-        super().tearDownClass()
 
     def setUp(self):
-        frappe.set_user("Administrator")
+        super().setUp()
         self.fake.set_mode("ok")
         self.fake.state.requests.clear()
-        settings = frappe.get_single("Voice Agent Settings")
-        settings.update({
-            "enabled": 1, "ultravox_api_key": "unit-key", "api_base_url": self.fake.base_url,
-            "tool_base_url": "http://va.localhost:8000", "webhook_secret": WEBHOOK_SECRET,
-            "previous_webhook_secret": "", "allowed_origins": "https://shop.example.com",
-            "rate_limit_per_hour": 1000, "max_concurrent_sessions": 1000, "max_session_duration_sec": 600,
-        })
-        settings.save()
+        self.set_single("Voice Agent Settings", {
+            "enabled": 1, "api_base_url": self.fake.base_url, "tool_base_url": SITE_URL,
+            "allowed_origins": "https://shop.example.com", "rate_limit_per_hour": 1000,
+            "max_concurrent_sessions": 1000, "max_session_duration_sec": 600, "webhook_tolerance_sec": 60,
+        }, passwords={"ultravox_api_key": "unit-key", "webhook_secret": WEBHOOK_SECRET, "previous_webhook_secret": ""})
         self.profile = self.make_profile()
-        frappe.db.commit()
-
-    def tearDown(self):
-        frappe.set_user("Administrator")
-        frappe.cache.delete_keys("rl:")
 
     def make_profile(self, **values):
         doc = frappe.get_doc({
@@ -114,11 +68,10 @@ class TestVoiceAgent(FrappeTestCase):
         return doc.insert()
 
     def start(self, origin: str = SITE_ORIGIN, profile: str | None = None, ip: str = "10.9.8.7") -> dict:
-        with http_request(headers={"Origin": origin} if origin else {}, ip=ip):
-            result = voice_processor.create_session(profile or self.profile.name, f"{SITE_ORIGIN}/voice-agent",
-                                                    {"source": "page"})
-        frappe.db.commit()
-        return result
+        with http_request("voice_agent.api.voice_processor.create_session",
+                          headers={"Origin": origin} if origin else {}, ip=ip):
+            return voice_processor.create_session(profile or self.profile.name, f"{SITE_ORIGIN}/voice-agent",
+                                                  {"source": "page"})
 
     def call_of(self, started: dict) -> dict:
         return self.fake.state.calls[started["join_url"].rsplit("/", 1)[-1]]
@@ -129,21 +82,27 @@ class TestVoiceAgent(FrappeTestCase):
 
     def run_tool(self, fn, secret: str | None, **args):
         headers = {TOOL_SECRET_HEADER: secret} if secret else {}
-        with http_request(headers=headers, cmd=f"voice_agent.api.business_logic.{fn.__name__}"):
-            frappe.set_user("Guest")
-            try:
-                return fn(**args)
-            finally:
-                frappe.set_user("Administrator")
+        with http_request(f"voice_agent.api.business_logic.{fn.__name__}", headers=headers), as_user("Guest"):
+            return fn(**args)
 
     # --- doctypes and permissions ------------------------------------------------------------
     def test_settings_validate_origins_and_limits(self):
         settings = frappe.get_single("Voice Agent Settings")
+        settings.api_base_url = ""
         settings.allowed_origins = "not a url"
-        self.assertRaises(frappe.ValidationError, settings.save)
+        self.assertRaisesRegex(frappe.ValidationError, "Allowed origin", settings.save)
         settings.reload()
-        settings.max_session_duration_sec = 5
-        self.assertRaises(frappe.ValidationError, settings.save)
+        settings.api_base_url, settings.max_session_duration_sec = "", 5
+        self.assertRaisesRegex(frappe.ValidationError, "maximum session duration", settings.save)
+
+    def test_a_custom_ultravox_address_needs_developer_mode(self):
+        """The API key goes to that address: outside developer mode only Ultravox's own is accepted."""
+        settings = frappe.get_single("Voice Agent Settings")
+        settings.api_base_url = "https://ultravox.example.net"
+        with patch.dict(frappe.conf, {"developer_mode": 0}):
+            self.assertRaisesRegex(frappe.ValidationError, "developer mode", settings.save)
+        with patch.dict(frappe.conf, {"developer_mode": 1}):
+            settings.save()
 
     def test_only_allowed_origins_may_frame_the_page_and_nobody_the_call_page(self):
         from werkzeug.wrappers import Response
@@ -177,6 +136,41 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertTrue(frappe.has_permission("Voice Agent Profile", "create"))
         frappe.set_user("Guest")
         self.assertFalse(frappe.has_permission("Voice Session", "read"))
+
+    def test_users_read_what_their_work_needs_and_nobody_reads_secret_hashes(self):
+        """A manager reads everything but the secret hashes; a Voice Agent User reads a session's outcome,
+        summary and documents, not the visitor's address, page, transcript or what they told the tools."""
+        from frappe import client
+
+        started = self.start()
+        sid = started["session_id"]
+        secret = self.tool_secret(self.call_of(started))
+        self.run_tool(business_logic.create_support_ticket, secret, voice_session=sid, customer_name="Ann",
+                      subject="Printer jams", description="Paper stuck", email="ann.private@example.com")
+        frappe.db.set_value("Voice Session", sid, {"transcript": "User: my card is 4111", "short_summary": "Printer"})
+        interaction = frappe.db.get_value("Voice Interaction", {"voice_session": sid})
+        hashes = (hash_secret(started["client_token"]), hash_secret(secret))
+        personal = ("10.9.8.7", "my card is 4111", "ann.private@example.com")
+
+        def everything_readable(user: str) -> str:
+            with as_user(user):
+                return json.dumps([
+                    client.get("Voice Session", sid),
+                    client.get_list("Voice Session", filters={"name": sid}, fields=["*"]),
+                    client.get_value("Voice Session", ["client_ip", "transcript", "tool_secret_hash",
+                                                       "client_token_hash"], {"name": sid}),
+                    client.get("Voice Interaction", interaction),
+                    client.get_list("Voice Interaction", filters={"name": interaction}, fields=["*"]),
+                ], default=str)
+
+        as_agent, as_manager = everything_readable(USER), everything_readable(MANAGER)
+        self.assertIn("Printer", as_agent)
+        for value in personal:
+            self.assertNotIn(value, as_agent)
+            self.assertIn(value, as_manager)
+        for value in hashes:
+            self.assertNotIn(value, as_agent)
+            self.assertNotIn(value, as_manager)
 
     # --- sessions ---------------------------------------------------------------------------
     def test_public_profiles_hide_prompts_and_private_profiles(self):
@@ -225,8 +219,7 @@ class TestVoiceAgent(FrappeTestCase):
         # Counted as the endpoint counts: live sessions started within the longest possible call.
         recent = add_to_date(now_datetime(), seconds=-(600 + 120))
         live = frappe.db.count("Voice Session", {"status": ("in", ["Starting", "Live"]), "started_at": (">", recent)})
-        frappe.db.set_single_value("Voice Agent Settings", "max_concurrent_sessions", live + 1)
-        frappe.clear_document_cache("Voice Agent Settings", "Voice Agent Settings")
+        self.set_single("Voice Agent Settings", {"max_concurrent_sessions": live + 1})
         self.start()
         with self.assertRaises(voice_processor.AgentsBusy) as busy:
             self.start()
@@ -243,8 +236,7 @@ class TestVoiceAgent(FrappeTestCase):
         self.assertEqual(frappe.db.count("Voice Session", {"status": "Failed"}), before + 1)
 
     def test_rate_limit_per_ip(self):
-        frappe.db.set_single_value("Voice Agent Settings", "rate_limit_per_hour", 2)
-        frappe.clear_document_cache("Voice Agent Settings", "Voice Agent Settings")
+        self.set_single("Voice Agent Settings", {"rate_limit_per_hour": 2})
         ip = f"10.1.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
         self.start(ip=ip)
         self.start(ip=ip)
@@ -255,7 +247,7 @@ class TestVoiceAgent(FrappeTestCase):
     def test_live_display_endpoints_need_the_client_token(self):
         started = self.start()
         sid, token = started["session_id"], started["client_token"]
-        with http_request(cmd="voice_agent.api.voice_processor.update_session_status"):
+        with http_request("voice_agent.api.voice_processor.update_session_status"):
             self.assertRaises(frappe.PermissionError, voice_processor.update_session_status, sid, "wrong", "listening")
             self.assertRaises(frappe.ValidationError, voice_processor.update_session_status, sid, token, "hacked")
             self.assertEqual(voice_processor.update_session_status(sid, token, "speaking"), {"status": "Starting"})
@@ -270,7 +262,7 @@ class TestVoiceAgent(FrappeTestCase):
 
     def test_end_session_hangs_up_at_ultravox(self):
         started = self.start()
-        with http_request(cmd="voice_agent.api.voice_processor.end_session"):
+        with http_request("voice_agent.api.voice_processor.end_session"):
             self.assertRaises(frappe.PermissionError, voice_processor.end_session, started["session_id"], "x")
             self.assertEqual(voice_processor.end_session(started["session_id"], started["client_token"]), {"ended": True})
         sent = self.fake.requests_to(f"/api/calls/{self.call_of(started)['callId']}/send_data_message")
@@ -400,13 +392,9 @@ class TestVoiceAgent(FrappeTestCase):
     def post_webhook(self, payload: dict, secret: str = WEBHOOK_SECRET, timestamp: str | None = None):
         raw = json.dumps(payload).encode()
         headers = signed_webhook_headers(secret, raw, timestamp)
-        with http_request(headers=headers, body=raw, cmd="voice_agent.api.webhook_handlers.ultravox_webhook"), \
-                patch("voice_agent.api.webhook_handlers.frappe.enqueue") as enqueue:
-            frappe.set_user("Guest")
-            try:
-                return webhook_handlers.ultravox_webhook(), enqueue
-            finally:
-                frappe.set_user("Administrator")
+        with http_request("voice_agent.api.webhook_handlers.ultravox_webhook", headers=headers, body=raw), \
+                patch("frappe.enqueue") as enqueue, as_user("Guest"):
+            return webhook_handlers.ultravox_webhook(), enqueue
 
     def test_signed_call_ended_completes_the_session(self):
         started = self.start()
@@ -444,10 +432,8 @@ class TestVoiceAgent(FrappeTestCase):
         stale = datetime(2020, 1, 1, tzinfo=timezone.utc).isoformat()
         self.assertRaises(frappe.AuthenticationError, self.post_webhook, payload, WEBHOOK_SECRET, stale)
         self.assertEqual(frappe.db.count("Voice Webhook Event"), count)
-        frappe.db.set_single_value("Voice Agent Settings", "webhook_secret", "the-new-secret")
-        settings = frappe.get_single("Voice Agent Settings")
-        settings.webhook_secret, settings.previous_webhook_secret = "the-new-secret", WEBHOOK_SECRET
-        settings.save()
+        self.set_single("Voice Agent Settings", {}, passwords={"webhook_secret": "the-new-secret",
+                                                                "previous_webhook_secret": WEBHOOK_SECRET})
         self.assertEqual(self.post_webhook(payload)[0], {"status": "accepted"})  # signed with the previous one
 
     def test_failed_processing_keeps_the_event_for_retry(self):

@@ -1,0 +1,214 @@
+"""Concurrent requests against the public endpoints, each on its own connection and transaction, as a
+busy site serves them: the live-session cap, find-or-create of parties, webhook redeliveries.
+
+Everything here is committed for real (other connections must see it) and deleted afterwards; the
+tests assert that the site is left with as many rows as it had.
+
+    bench --site SITE run-tests --app voice_agent --module voice_agent.tests.test_concurrency
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_to_date, now_datetime
+
+from voice_agent.api import business_logic, voice_processor, webhook_handlers
+from voice_agent.tests.utils import (
+    SITE_URL,
+    Committed,
+    committed_single,
+    delete_for_real,
+    http_request,
+    load_repo_module,
+    run_concurrently,
+)
+
+_fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
+WEBHOOK_SECRET = "concurrency-webhook-secret"
+TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"
+COUNTED = ("Voice Session", "Voice Interaction", "Voice Webhook Event", "Voice Agent Profile", "Customer",
+           "Contact", "Sales Order", "Item", "Item Price")
+
+
+def _live_sessions() -> int:
+    # Counted as create_session counts them: recent sessions in Starting or Live.
+    since = add_to_date(now_datetime(), seconds=-(600 + 120))
+    return frappe.db.count("Voice Session", {"status": ("in", ("Starting", "Live")), "started_at": (">", since)})
+
+
+class TestConcurrency(FrappeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = _fake.FakeUltravox(ws_port=None, api_key="concurrency-key").start()
+        cls.addClassCleanup(cls.fake.stop)
+
+    def setUp(self):
+        frappe.set_user("Administrator")
+        self.rows_before = {doctype: frappe.db.count(doctype) for doctype in COUNTED if _exists(doctype)}
+        self.committed = Committed()
+        self.addCleanup(self._check_site_left_as_found)
+        self.addCleanup(self.committed.delete_all)
+        settings = committed_single(
+            "Voice Agent Settings",
+            {"enabled": 1, "api_base_url": self.fake.base_url, "tool_base_url": SITE_URL,
+             "allowed_origins": "https://shop.example.com", "rate_limit_per_hour": 1000,
+             "max_concurrent_sessions": 1000, "max_session_duration_sec": 600, "webhook_tolerance_sec": 60},
+            passwords={"ultravox_api_key": "concurrency-key", "webhook_secret": WEBHOOK_SECRET},
+        )
+        settings.__enter__()
+        self.addCleanup(settings.__exit__, None, None, None)
+
+    def _check_site_left_as_found(self):
+        after = {doctype: frappe.db.count(doctype) for doctype in self.rows_before}
+        self.assertEqual(after, self.rows_before, "the test left rows behind")
+
+    def profile(self, tools: list[str], **values) -> str:
+        return self.committed.insert({
+            "doctype": "Voice Agent Profile", "title": f"Concurrency {uuid.uuid4().hex[:8]}", "enabled": 1,
+            "is_public": 0, "use_case": "Restaurant", "system_prompt": "Be brief.",
+            "tools": [{"tool": tool} for tool in tools], **values,
+        }).name
+
+    def start_session(self, profile: str) -> tuple[str, str]:
+        """A live session for real (committed), and its tool secret."""
+        with http_request("voice_agent.api.voice_processor.create_session", headers={"Origin": SITE_URL},
+                          ip=f"10.77.{uuid.uuid4().int % 250}.1"):
+            started = voice_processor.create_session(profile, f"{SITE_URL}/voice-agent")
+        frappe.db.commit()
+        self.committed.add("Voice Session", started["session_id"])
+        call = self.fake.state.calls[started["join_url"].rsplit("/", 1)[-1]]
+        header = next(p for p in call["selectedTools"][0]["temporaryTool"]["staticParameters"]
+                      if p["location"] == "PARAMETER_LOCATION_HEADER")
+        return started["session_id"], header["value"]
+
+    def test_the_live_session_cap_holds_under_concurrent_starts(self):
+        profile = self.profile(["create_support_ticket"])
+        cap = _live_sessions() + 5
+        frappe.db.set_single_value("Voice Agent Settings", "max_concurrent_sessions", cap)
+        frappe.db.commit()
+
+        def start(index: int) -> dict:
+            return voice_processor.create_session(profile, f"{SITE_URL}/voice-agent")
+
+        outcomes = run_concurrently(
+            start, 20,
+            request=lambda i: http_request("voice_agent.api.voice_processor.create_session",
+                                           headers={"Origin": SITE_URL}, ip=f"10.78.0.{i + 1}"),
+        )
+        for outcome in outcomes:
+            if outcome.value:
+                self.committed.add("Voice Session", outcome.value["session_id"])
+        admitted = [o for o in outcomes if o.value]
+        refused = [o for o in outcomes if isinstance(o.error, voice_processor.AgentsBusy)]
+        self.assertEqual((len(admitted), len(refused)), (5, 15), [repr(o.error) for o in outcomes if o.error])
+        self.assertEqual(_live_sessions(), cap)
+
+    def test_identical_orders_at_once_make_one_order_and_every_caller_hears_it(self):
+        suffix = uuid.uuid4().hex[:6]
+        item_code = self.menu_item(f"Stew {suffix}", 9.0)
+        profile = self.profile(["place_restaurant_order"])
+        session, secret = self.start_session(profile)
+        customer_name = f"Caller {suffix}"
+        args = {"voice_session": session, "customer_name": customer_name, "phone": "+1 555 0142",
+                "items": [{"item": f"stew {suffix}", "qty": 2}]}
+
+        outcomes = run_concurrently(
+            lambda i: business_logic.place_restaurant_order(**args), 10,
+            request=lambda i: http_request("voice_agent.api.business_logic.place_restaurant_order",
+                                           headers={TOOL_SECRET_HEADER: secret}),
+        )
+        self.track_orders(customer_name)
+        self.assertEqual([o.error for o in outcomes], [None] * 10)
+        replies = {o.value["result"] for o in outcomes}
+        self.assertEqual(len(replies), 1, replies)
+        self.assertIn("18.00", replies.pop())
+        self.assertEqual(frappe.db.count("Customer", {"customer_name": customer_name}), 1)
+        customer = frappe.db.get_value("Customer", {"customer_name": customer_name})
+        self.assertEqual(frappe.db.count("Sales Order", {"customer": customer}), 1)
+        self.assertEqual(frappe.db.count("Sales Order Item", {"item_code": item_code}), 1)
+
+    def test_a_new_caller_ordering_from_several_sessions_at_once_becomes_one_customer(self):
+        suffix = uuid.uuid4().hex[:6]
+        self.menu_item(f"Pie {suffix}", 4.0)
+        profile = self.profile(["place_restaurant_order"])
+        sessions = [self.start_session(profile) for _ in range(5)]
+        customer_name = f"Newcomer {suffix}"
+
+        def order(index: int) -> dict:
+            return business_logic.place_restaurant_order(
+                voice_session=sessions[index][0], customer_name=customer_name, phone="+1 555 0143",
+                items=[{"item": f"pie {suffix}", "qty": index + 1}])
+
+        outcomes = run_concurrently(
+            order, 5,
+            request=lambda i: http_request("voice_agent.api.business_logic.place_restaurant_order",
+                                           headers={TOOL_SECRET_HEADER: sessions[i][1]}),
+        )
+        self.track_orders(customer_name)
+        self.assertEqual([o.error for o in outcomes], [None] * 5)
+        for outcome in outcomes:
+            self.assertIn("document", outcome.value, outcome.value["result"])
+        self.assertEqual(frappe.db.count("Customer", {"customer_name": customer_name}), 1)
+        customer = frappe.db.get_value("Customer", {"customer_name": customer_name})
+        self.assertEqual(frappe.db.count("Sales Order", {"customer": customer}), 5)
+
+    def test_concurrent_redeliveries_of_one_webhook_store_it_once_and_queue_one_job(self):
+        payload = {"event": "call.ended", "call": {"callId": str(uuid.uuid4())}}
+        raw = json.dumps(payload).encode()
+        headers = _fake.signed_webhook_headers(WEBHOOK_SECRET, raw)
+        with patch("frappe.enqueue") as enqueue:
+            outcomes = run_concurrently(
+                lambda i: webhook_handlers.ultravox_webhook(), 20,
+                request=lambda i: http_request("voice_agent.api.webhook_handlers.ultravox_webhook",
+                                               headers=headers, body=raw),
+            )
+        stored = frappe.get_all("Voice Webhook Event", filters={"ultravox_call_id": payload["call"]["callId"]},
+                                pluck="name")
+        for name in stored:
+            self.committed.add("Voice Webhook Event", name)
+        self.assertEqual([o.error for o in outcomes], [None] * 20)
+        self.assertEqual(sorted(o.value["status"] for o in outcomes), ["accepted"] + ["duplicate"] * 19)
+        self.assertEqual(len(stored), 1)
+        self.assertEqual(enqueue.call_count, 1, enqueue.call_args_list)
+
+    # --- fixtures ----------------------------------------------------------------------------------
+
+    def menu_item(self, item_name: str, rate: float) -> str:
+        code = item_name.replace(" ", "-")
+        self.committed.insert({"doctype": "Item", "item_code": code, "item_name": item_name,
+                               "item_group": "All Item Groups", "stock_uom": "Nos", "is_stock_item": 0})
+        price_list = frappe.db.get_single_value("Selling Settings", "selling_price_list") or "Standard Selling"
+        self.committed.insert({"doctype": "Item Price", "item_code": code, "price_list_rate": rate,
+                               "price_list": price_list})
+        return code
+
+    def track_orders(self, customer_name: str) -> None:
+        """Register what the tool calls created so that it is deleted: interactions, orders, customers."""
+        for customer in frappe.get_all("Customer", filters={"customer_name": customer_name}, pluck="name"):
+            self.committed.add("Customer", customer)
+            for order in frappe.get_all("Sales Order", filters={"customer": customer}, pluck="name"):
+                self.committed.add("Sales Order", order)
+        sessions = [name for doctype, name in self.committed.docs if doctype == "Voice Session"]
+        for interaction in frappe.get_all("Voice Interaction", filters={"voice_session": ("in", sessions)},
+                                          pluck="name"):
+            self.committed.add("Voice Interaction", interaction)
+
+    def tearDown(self):
+        # Sessions and their interactions link to the orders' customers: they go first.
+        sessions = [name for doctype, name in self.committed.docs if doctype == "Voice Session"]
+        if sessions:
+            for interaction in frappe.get_all("Voice Interaction", filters={"voice_session": ("in", sessions)},
+                                              pluck="name"):
+                delete_for_real("Voice Interaction", interaction)
+        for session in sessions:
+            delete_for_real("Voice Session", session)
+
+
+def _exists(doctype: str) -> bool:
+    return bool(frappe.db.exists("DocType", doctype))
