@@ -51,6 +51,7 @@ CONFIG_KEYS = ("media_url_ttl", "template_page_size", "enforce_window", "media_r
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
@@ -146,7 +147,7 @@ class FakeWhatsApp:
         self.lookaside_url = f"http://{lookaside_host}:{self._lookaside.server_address[1]}"
         self.media_hosts = (lookaside_host,)
         self.api = GraphApi(self.state, self.deliverer, lambda: self.base_url, lambda: self.lookaside_url)
-        self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self._graph, self._lookaside)]
+        self._threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True) for s in (self._graph, self._lookaside)]
         self._started = False
         self._stopped = False
 

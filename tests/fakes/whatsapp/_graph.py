@@ -43,13 +43,19 @@ PERMISSION_REQUEST_LIMITS = (("PT24H", 24 * 3600, 1), ("P7D", 7 * 24 * 3600, 2))
 CONNECTED_CALL_LIMIT = ("PT24H", 24 * 3600, 100)
 
 # Titles and details as Meta words them, for injected failures.
-META_ERRORS: dict[int, tuple[str, str]] = {
+META_ERRORS: dict[int, tuple[str, str | None]] = {
     0: ("AuthException", "We were unable to authenticate the app user."),
     4: ("Application request limit reached", "Too many API calls."),
     2: ("Service temporarily unavailable", "An unexpected error has occurred. Please retry your request later."),
     80007: ("Rate limit issues", "The WhatsApp Business Account has reached its rate limit."),
     130429: ("Rate limit hit", "Message failed to send because there were too many messages sent from this phone "
                                "number in a short period of time."),
+    100: ("Invalid parameter", None),
+    131008: ("Required parameter is missing", None),
+    131009: ("Parameter value is not valid", None),
+    131053: ("Media upload error", None),
+    132015: ("Template is paused", None),
+    132016: ("Template is disabled", None),
     131000: ("Something went wrong", "Message failed to send due to an unknown error."),
     131016: ("Service unavailable", "A service is temporarily unavailable."),
     131026: ("Message undeliverable", "Unable to deliver message. Reasons can include: the recipient phone number "
@@ -381,9 +387,9 @@ class GraphApi:
             why = "does not exist" if match is None else f"is {match['status']}, not approved,"
             return graph_error(132001, http_status=404, details=f"template name ({name}) {why} in {language}"), None
         if match["status"] == "PAUSED":
-            return graph_error(132015, "(#132015) Template is paused"), None
+            return graph_error(132015), None
         if match["status"] == "DISABLED":
-            return graph_error(132016, "(#132016) Template is disabled"), None
+            return graph_error(132016), None
         given: dict[str, list[dict[str, Any]]] = {}
         for component in obj.get("components") or []:
             if not isinstance(component, dict) or component.get("type") not in ("header", "body", "button"):
