@@ -263,6 +263,8 @@ class FakeWhatsApp:
         """Back to a fresh fake (same token, number and seeded templates); webhook config is kept."""
         with self.state.lock:
             self.state.mode, self.state.token_expired = "ok", False
+            self.state.slow_seconds, self.state.error_status = 1.0, 500
+            self.state.default_call_permission, self.state.answer_sdp = "temporary", None
             self.state.failures.clear()
             self.state.recipient_failures.clear()
             self.state.requests.clear()
@@ -276,6 +278,7 @@ class FakeWhatsApp:
             self.state.template_page_size, self.state.enforce_window, self.state.auto_statuses = 25, False, True
             self.state.status_timing = StatusTiming()
             self.state.wabas[self.waba_id] = seed_templates()
+            self.api.reset()
         self.deliverer.clear()
 
     # -- media -----------------------------------------------------------------------------------

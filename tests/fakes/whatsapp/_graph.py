@@ -158,6 +158,11 @@ class GraphApi:
         self._permission_requests: dict[tuple[str, str], list[float]] = {}
         self._connected_calls: dict[tuple[str, str], list[float]] = {}
 
+    def reset(self) -> None:
+        self._conversations.clear()
+        self._permission_requests.clear()
+        self._connected_calls.clear()
+
     # -- entry -----------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],

@@ -366,11 +366,23 @@ class GraphClient:
         self.media_hosts = frozenset(h.lower() for h in media_hosts)
         # The token goes in per-request headers, never into a (possibly shared) session's defaults.
         self._http = session or requests.Session()
+        self._owns_session = session is None
         split = urlsplit(self.base_url)
         self._origin = (split.scheme, split.netloc.lower())
 
     def __repr__(self) -> str:
         return f"GraphClient(base_url={self.base_url!r}, api_version={self.api_version!r})"
+
+    def close(self) -> None:
+        """Close the HTTP session if the client made it (a session passed in belongs to the caller)."""
+        if self._owns_session:
+            self._http.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -446,7 +458,7 @@ class GraphClient:
         redirects to another host, and bodies larger than ``max_bytes``."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            host = self._check_media_url(current, original=url)
+            host = self._check_media_url(current)
             try:
                 response = self._http.get(current, headers=self._auth_headers(), timeout=self.timeout,
                                           stream=True, allow_redirects=False)
@@ -478,7 +490,7 @@ class GraphClient:
                 return b"".join(chunks)
         raise _media_rejected("The media URL redirected too many times.")
 
-    def _check_media_url(self, url: str, *, original: str) -> str:
+    def _check_media_url(self, url: str) -> str:
         split = urlsplit(url)
         host = (split.hostname or "").lower()
         if host not in self.media_hosts:
