@@ -4,7 +4,7 @@ app_publisher = "voice_agent contributors"
 app_description = "AI voice agents (Ultravox), WhatsApp Business and browser calling (mediasoup) for ERPNext and Frappe CRM"
 app_email = "dev@voice-agent.invalid"
 app_license = "MIT"
-required_apps = ["frappe"]
+# No required_apps: Frappe is always installed, and install-app would look a bare name up on GitHub.
 
 # Every whitelisted argument must be annotated: Frappe validates and coerces
 # it before our code runs.
@@ -13,13 +13,18 @@ require_type_annotated_api_methods = True
 # --- AI voice agent (Ultravox) -------------------------------------------
 # Webhook events that failed (or whose job never ran) are processed again.
 scheduler_events = {
-    "cron": {"*/5 * * * *": ["voice_agent.api.webhook_handlers.retry_failed_webhook_events"]},
+    "cron": {"*/5 * * * *": ["voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events"]},
 }
 
 # Only the site itself and the allowed origins may frame /voice-agent; nobody frames /call.
 after_request = ["voice_agent.page_headers.add_frame_ancestors"]
 
 # --- Desk calling ----------------------------------------------------------
+# The records whose party can be called (a Call button on their form; other apps may add theirs),
+# and the ways a call reaches the customer (voice_agent/telephony/base.py): {Voice Call channel: class}.
+voice_agent_callable_doctypes = ["Lead", "Customer", "Contact", "CRM Lead", "CRM Deal"]
+voice_agent_call_channels = {"Browser": "voice_agent.telephony.browser.BrowserChannel"}
+
 # A Voice Agent User sees only the calls where they are the agent.
 permission_query_conditions = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.get_permission_query_conditions",
@@ -28,13 +33,12 @@ has_permission = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.has_permission",
 }
 # Calls on the timeline of the Lead / Customer / Contact they were made from.
-additional_timeline_content = {"*": ["voice_agent.api.calls.timeline_content"]}
+additional_timeline_content = {"*": ["voice_agent.telephony.timeline.timeline_content"]}
+# The callable doctypes and the calling roles, for the Call buttons.
+boot_session = "voice_agent.telephony.settings.boot_session"
 # Call buttons: thin loaders that lazy-load /assets/voice_agent/dist/call_panel.js.
 doctype_js = {
-    "Lead": "public/js/call_button.js",
-    "Customer": "public/js/call_button.js",
-    "Contact": "public/js/call_button.js",
-    "CRM Lead": "public/js/call_button.js",
+    **{doctype: "public/js/call_button.js" for doctype in voice_agent_callable_doctypes},
     "Voice Call": "public/js/voice_call_supervise.js",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import frappe
 
-from voice_agent.ultravox_logic.origins import frame_ancestors_policy, parse_allowed_origins
+from voice_agent.web.origins import frame_ancestors_policy, parse_allowed_origins
 
 # The widget embeds /voice-agent on the listed websites; the call invite page is never embedded.
 _EMBEDDABLE = "/voice-agent"

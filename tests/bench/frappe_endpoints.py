@@ -26,7 +26,7 @@ import requests
 
 from tests.bench.site_setup import PROFILE, SITE, WEBHOOK_SECRET, admin_session, configure
 from tests.fakes.ultravox import FakeUltravox, signed_webhook_headers
-from voice_agent.ultravox_logic.tools import TOOL_SECRET_HEADER
+from voice_agent.integrations.ultravox.tools import TOOL_SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 METHOD = f"{SITE}/api/method"

@@ -1,10 +1,6 @@
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from voice_agent.calling.metrics import QualitySummary, durations, mos_score, quality_label
+from voice_agent.calling.metrics import durations, mos_score, quality_label
 from voice_agent.calling.turn import turn_rest_credentials
 
 T0 = datetime(2026, 11, 23, 3, 0, 0, tzinfo=timezone.utc)
@@ -35,33 +31,6 @@ def test_clock_skew_never_gives_negative_durations():
     assert min(d.ring, d.talk, d.total) == 0.0
 
 
-def sample(loss, jitter, rtt, bitrate=32.0):
-    return {"packetLossPct": loss, "jitterMs": jitter, "rttMs": rtt, "bitrateKbps": bitrate}
-
-
-def test_quality_summary_is_the_mean_of_samples_and_rtt_skips_nulls():
-    q = QualitySummary()
-    for s in [sample(0, 2, 40, 30), sample(2, 4, None, 34), sample(1, 6, 60, 32)]:
-        q = q.add(s)
-    assert q.samples == 3 and q.rtt_samples == 2
-    assert q.packet_loss_pct == pytest.approx(1.0)
-    assert q.jitter_ms == pytest.approx(4.0)
-    assert q.rtt_ms == pytest.approx(50.0)
-    assert q.bitrate_kbps == pytest.approx(32.0)
-    assert q.as_dict()["label"] == q.label() != ""
-
-
-@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 500), st.floats(0, 2000)), min_size=1, max_size=30))
-def test_running_means_equal_plain_means(values):
-    q = QualitySummary()
-    for loss, jitter, rtt in values:
-        q = q.add(sample(loss, jitter, rtt))
-    assert q.packet_loss_pct == pytest.approx(sum(v[0] for v in values) / len(values), abs=1e-6)
-    assert q.jitter_ms == pytest.approx(sum(v[1] for v in values) / len(values), abs=1e-6)
-    assert q.rtt_ms == pytest.approx(sum(v[2] for v in values) / len(values), abs=1e-6)
-    assert 1.0 <= q.mos() <= 4.5
-
-
 def test_mos_falls_with_loss_jitter_and_delay():
     clean = mos_score(0, 0, 20)
     assert clean >= 4.3 and quality_label(clean) == "Excellent"
@@ -69,7 +38,7 @@ def test_mos_falls_with_loss_jitter_and_delay():
     assert mos_score(0, 40, 20) < clean
     assert mos_score(0, 0, 600) < clean
     assert quality_label(mos_score(20, 80, 800)) == "Bad"
-    assert QualitySummary().mos() is None and QualitySummary().label() == ""
+    assert quality_label(None) == ""
 
 
 def test_turn_rest_credentials_match_coturns_scheme():

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from voice_agent.integrations.sidecar import SidecarClient, SidecarError, SidecarUnreachable
+from voice_agent.integrations.sidecar.client import SidecarClient, SidecarError, SidecarUnreachable
 
 SECRET = "test-shared-secret-0123456789abcdef"
 ROOM = {

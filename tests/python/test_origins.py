@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voice_agent.ultravox_logic.origins import InvalidOrigin, frame_ancestors_policy, parse_allowed_origins
+from voice_agent.web.origins import InvalidOrigin, frame_ancestors_policy, parse_allowed_origins
 
 
 def test_origins_are_normalized_and_deduplicated():

@@ -4,18 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voice_agent.ultravox_logic.matching import match_item
-from voice_agent.ultravox_logic.periods import resolve_period
-from voice_agent.ultravox_logic.scheduling import nearest_free_slots, overlaps, within_hours
-from voice_agent.ultravox_logic.tools import (
-    SCHEMAS,
-    TOOL_SECRET_HEADER,
-    ToolArgumentError,
-    available_tools,
-    idempotency_key,
-    ultravox_selected_tools,
-    validate_args,
-)
+from voice_agent.agent.matching import match_item
+from voice_agent.agent.scheduling import nearest_free_slots, overlaps, within_hours
+from voice_agent.agent.tools import TOOLS, ToolArgumentError, available_tools, idempotency_key, validate_args
+from voice_agent.integrations.ultravox.tools import TOOL_SECRET_HEADER, selected_tools
+from voice_agent.web.periods import resolve_period
 
 GOOD = {
     "book_appointment": {"customer_name": "Ann", "phone": "+1 555 0100", "date": "2026-12-01", "time": "9:30"},
@@ -62,7 +55,7 @@ def test_unknown_tool_and_non_object_refused():
 
 
 @settings(max_examples=300, deadline=None)
-@given(tool=st.sampled_from(list(SCHEMAS)),
+@given(tool=st.sampled_from(list(TOOLS)),
        args=st.dictionaries(st.sampled_from(["customer_name", "phone", "date", "time", "items", "subject",
                                              "description", "email", "x"]),
                             st.none() | st.integers() | st.text(max_size=30) | st.lists(st.dictionaries(
@@ -99,7 +92,7 @@ def test_idempotency_key_ignores_case_spacing_and_order():
 
 def test_selected_tools_carry_session_and_secret():
     targets = available_tools(["create_support_ticket"], {"Issue"}.__contains__)
-    tools = ultravox_selected_tools(targets, lambda t: f"https://x/api/method/{t}", "VS-9", "sek")
+    tools = selected_tools(targets, lambda t: f"https://x/api/method/{t}", "VS-9", "sek")
     tool = tools[0]["temporaryTool"]
     assert tool["modelToolName"] == "create_support_ticket"
     assert tool["http"] == {"baseUrlPattern": "https://x/api/method/create_support_ticket", "httpMethod": "POST"}

@@ -5,19 +5,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voice_agent.ultravox_logic.events import (
+from voice_agent.integrations.ultravox.events import (
     WebhookPayloadError,
     format_transcript,
     parse_duration_seconds,
     parse_event,
 )
-from voice_agent.ultravox_logic.signature import (
+from voice_agent.integrations.ultravox.signature import (
     WebhookSignatureError,
-    hash_secret,
-    secrets_equal,
     sign,
     verify,
 )
+from voice_agent.web.secrets import hash_secret, secrets_equal
 
 NOW = datetime(2026, 11, 23, 3, 0, 0, tzinfo=timezone.utc)
 TS = NOW.isoformat()

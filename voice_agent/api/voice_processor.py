@@ -1,262 +1,48 @@
 """Public AI sessions (flow A): list profiles, start a session, live display updates, hang up.
 
-Guest endpoints: POST only, rate-limited per IP, origin-checked, capped in live sessions and
-duration. The browser gets a join URL, the session id and a per-session client token, never a key.
+Guest endpoints: POST only (the profile list also GET), rate-limited per IP, origin-checked, capped in
+live sessions and duration. The rate limit keys on the client address Frappe reads from
+X-Forwarded-For: the reverse proxy must overwrite that header (README, "Deploying").
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 import frappe
-from frappe import _
 from frappe.rate_limiter import rate_limit
-from frappe.utils import add_to_date, get_url, now_datetime
-from frappe.utils.caching import site_cache
 
-from voice_agent.integrations.ultravox.client import UltravoxError
-from voice_agent.integrations.ultravox.connect import connect
-from voice_agent.ultravox_logic.origins import origin_of, parse_allowed_origins
-from voice_agent.ultravox_logic.signature import hash_secret, secrets_equal
-from voice_agent.ultravox_logic.tools import available_tools, ultravox_selected_tools
-
-LIVE_STATUSES = ("Starting", "Live")
-CLIENT_STATUSES = ("disconnected", "connecting", "idle", "listening", "thinking", "speaking", "disconnecting")
-MAX_CONTEXT_BYTES = 4096
-MAX_LIVE_TRANSCRIPT_CHARS = 50_000
-
-
-class OriginNotAllowed(frappe.PermissionError):
-    http_status_code = 403
-
-
-class AgentsBusy(frappe.ValidationError):
-    http_status_code = 503
-
-
-class UltravoxUnavailable(frappe.ValidationError):
-    http_status_code = 502
+from voice_agent.portal import sessions
 
 
 def _session_rate_limit() -> int:
-    return frappe.get_cached_doc("Voice Agent Settings").rate_limit_per_hour or 10
+    return sessions.settings().rate_limit_per_hour or 10
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
 def get_public_profiles() -> list[dict[str, Any]]:
-    return frappe.get_all(
-        "Voice Agent Profile",
-        filters={"enabled": 1, "is_public": 1},
-        fields=["name", "title", "use_case", "description", "greeting"],
-        order_by="title asc",
-    )
+    return sessions.public_profiles()
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=_session_rate_limit, seconds=60 * 60, methods=["POST"])
 def create_session(profile: str, page_url: str | None = None, context: dict | None = None) -> dict[str, Any]:
-    settings = frappe.get_cached_doc("Voice Agent Settings")
-    origin = _check_origin(settings.allowed_origins)
-    agent = _get_startable_profile(profile)
-    page_url = _clean_page_url(page_url)
-    context_json = _clean_context(context)
-    client = connect()
-    if client is None:
-        frappe.throw(_("The voice agent is not available right now."), AgentsBusy)
-    max_duration = min(agent.max_duration_sec or 300, settings.max_session_duration_sec or 600)
-    _check_capacity(settings.max_concurrent_sessions or 5, settings.max_session_duration_sec or 600)
-
-    tool_secret, client_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session = frappe.get_doc(
-        {
-            "doctype": "Voice Session",
-            "profile": agent.name,
-            "status": "Starting",
-            "channel": "Widget" if (context or {}).get("source") == "widget" else "Web",
-            "page_url": page_url,
-            "origin": origin,
-            "client_ip": frappe.local.request_ip,
-            "context": context_json,
-            "started_at": now_datetime(),
-            "max_duration_sec": max_duration,
-            "tool_secret_hash": hash_secret(tool_secret),
-            "client_token_hash": hash_secret(client_token),
-        }
-    ).insert(ignore_permissions=True)
-    # Commit before calling Ultravox: a tool call or webhook may arrive before this request ends.
-    frappe.db.commit()
-
-    try:
-        call = client.create_call(_call_body(agent, session.name, tool_secret, max_duration))
-    except UltravoxError as exc:
-        session.db_set({"status": "Failed", "end_reason": exc.message[:140], "ended_at": now_datetime()})
-        frappe.db.commit()
-        frappe.log_error(title="Ultravox create call failed", message=exc.message)
-        frappe.throw(_("The voice agent could not be started: {0}").format(exc.message), UltravoxUnavailable)
-    session.db_set("ultravox_call_id", call["callId"])
-    return {
-        "session_id": session.name,
-        "client_token": client_token,
-        "join_url": call["joinUrl"],
-        "max_duration_sec": max_duration,
-        "profile_title": agent.title,
-    }
+    return sessions.start_session(profile, page_url, context)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=600, seconds=60 * 60, methods=["POST"])
 def update_session_status(session_id: str, client_token: str, status: str) -> dict[str, str]:
-    """What the page sees (listening, speaking...): display only, never used for outcomes or billing."""
-    if status not in CLIENT_STATUSES:
-        frappe.throw(_("Unknown status {0}").format(status[:40]))
-    session = _session_for_client(session_id, client_token)
-    frappe.db.set_value("Voice Session", session.name, "client_status", status, update_modified=False)
-    return {"status": session.status}
+    return sessions.record_client_status(session_id, client_token, status)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=600, seconds=60 * 60, methods=["POST"])
 def process_transcript(session_id: str, client_token: str, transcripts: list) -> dict[str, int]:
-    """The page's live transcript, kept for display while the call runs; the authoritative transcript
-    comes from Ultravox after call.ended."""
-    session = _session_for_client(session_id, client_token)
-    lines = []
-    for item in transcripts[:500]:
-        if not isinstance(item, dict) or not item.get("isFinal", True):
-            continue
-        speaker = "Agent" if item.get("speaker") == "agent" else "User"
-        text = str(item.get("text") or "").strip()
-        if text:
-            lines.append(f"{speaker}: {text}")
-    frappe.db.set_value(
-        "Voice Session",
-        session.name,
-        "live_transcript",
-        "\n".join(lines)[-MAX_LIVE_TRANSCRIPT_CHARS:],
-        update_modified=False,
-    )
-    return {"lines": len(lines)}
+    return sessions.record_live_transcript(session_id, client_token, transcripts)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=60, seconds=60 * 60, methods=["POST"])
 def end_session(session_id: str, client_token: str) -> dict[str, bool]:
-    """Hang up at Ultravox if the call is still live; the call.ended webhook records the end."""
-    session = _session_for_client(session_id, client_token)
-    if session.status not in LIVE_STATUSES or not session.ultravox_call_id:
-        return {"ended": False}
-    client = connect()
-    if client is None:
-        frappe.throw(_("The voice agent is not available right now."), AgentsBusy)
-    try:
-        client.end_call(session.ultravox_call_id)
-    except UltravoxError as exc:
-        frappe.throw(_("Could not end the call: {0}").format(exc.message), UltravoxUnavailable)
-    return {"ended": True}
-
-
-def _session_for_client(session_id: str, client_token: str):
-    row = frappe.db.get_value(
-        "Voice Session", session_id, ["name", "status", "client_token_hash", "ultravox_call_id"], as_dict=True
-    )
-    if not secrets_equal(row.client_token_hash if row else "0" * 64, client_token) or not row:
-        frappe.throw(_("Not permitted"), frappe.PermissionError)
-    return row
-
-
-def _check_origin(allowed_origins: str | None) -> str:
-    """Same-site requests and listed origins only. Browsers always send Origin on a POST from a page."""
-    origin = frappe.get_request_header("Origin") or ""
-    if not origin:
-        referer = frappe.get_request_header("Referer") or ""
-        parts = urlsplit(referer)
-        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    origin = origin.rstrip("/").lower()
-    if not origin:
-        frappe.throw(_("Sessions can only be started from a web page."), OriginNotAllowed)
-    allowed = set(parse_allowed_origins(allowed_origins))
-    own = {origin_of(get_url())}
-    if frappe.request and frappe.request.host:
-        own.add(f"{frappe.request.scheme}://{frappe.request.host}".lower())
-    if origin not in allowed | own:
-        frappe.throw(_("This website is not allowed to start voice sessions."), OriginNotAllowed)
-    return origin
-
-
-def _get_startable_profile(profile: str):
-    row = frappe.db.get_value("Voice Agent Profile", profile, ["name", "enabled", "is_public"], as_dict=True)
-    allowed = row and row.enabled and (row.is_public or frappe.has_permission("Voice Agent Profile", "read", row.name))
-    if not allowed:
-        frappe.throw(_("This voice agent is not available."), frappe.DoesNotExistError)
-    return frappe.get_cached_doc("Voice Agent Profile", row.name)
-
-
-def _clean_page_url(page_url: str | None) -> str | None:
-    if not page_url:
-        return None
-    if len(page_url) > 500 or urlsplit(page_url).scheme not in ("http", "https"):
-        frappe.throw(_("The page address is not valid."))
-    return page_url
-
-
-def _clean_context(context: dict | None) -> str | None:
-    if not context:
-        return None
-    text = json.dumps(context, sort_keys=True, default=str)
-    if len(text.encode()) > MAX_CONTEXT_BYTES:
-        frappe.throw(_("The context is too large."))
-    return text
-
-
-def _check_capacity(max_live: int, max_duration_sec: int) -> None:
-    # Sessions whose webhooks never came stop counting once they must have ended.
-    since = add_to_date(now_datetime(), seconds=-(max_duration_sec + 120))
-    live = frappe.db.count("Voice Session", {"status": ("in", LIVE_STATUSES), "started_at": (">", since)})
-    if live >= max_live:
-        frappe.throw(_("All our agents are busy, please try again in a few minutes."), AgentsBusy)
-
-
-def tool_url(tool: str) -> str:
-    base = (frappe.get_cached_doc("Voice Agent Settings").tool_base_url or get_url()).rstrip("/")
-    return f"{base}/api/method/voice_agent.api.business_logic.{tool}"
-
-
-def offered_tools(agent) -> list:
-    enabled = [row.tool for row in agent.tools]
-    return available_tools(enabled, _doctype_exists)
-
-
-@site_cache(ttl=300)
-def _doctype_exists(doctype: str) -> bool:
-    # Asked on every tool call; doctypes only come and go with app installs.
-    return bool(frappe.db.exists("DocType", doctype))
-
-
-def _call_body(agent, session_name: str, tool_secret: str, max_duration: int) -> dict[str, Any]:
-    prompt = agent.system_prompt
-    prompt += "\n\n" + _("Today is {0}; times are in the {1} time zone.").format(
-        now_datetime().strftime("%A %Y-%m-%d %H:%M"), frappe.utils.get_system_timezone()
-    )
-    body: dict[str, Any] = {
-        "systemPrompt": prompt,
-        "temperature": agent.temperature or 0,
-        "languageHint": agent.language_hint or "en",
-        "medium": {"webRtc": {}},
-        "maxDuration": f"{int(max_duration)}s",
-        "recordingEnabled": bool(agent.recording_enabled),
-        "metadata": {"voice_session": session_name, "site": frappe.local.site},
-        "selectedTools": ultravox_selected_tools(offered_tools(agent), tool_url, session_name, tool_secret),
-    }
-    if agent.voice:
-        body["voice"] = agent.voice
-    if agent.first_speaker == "User":
-        body["firstSpeakerSettings"] = {"user": {}}
-    else:
-        agent_settings: dict[str, Any] = {}
-        if agent.greeting:
-            agent_settings["text"] = agent.greeting
-        body["firstSpeakerSettings"] = {"agent": agent_settings}
-    return body
+    return sessions.end_session(session_id, client_token)

@@ -6,7 +6,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from voice_agent.calling.schemas import schema_validator
+from voice_agent.contracts import schema_validator
 
 
 class InvalidEventBatch(ValueError):

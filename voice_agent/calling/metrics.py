@@ -1,10 +1,9 @@
-"""Call durations and the quality summary (running means over quality samples)."""
+"""Call durations, and the MOS-like score and label of the quality summary the sidecar reports."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,44 +31,6 @@ def durations(
         talk=round(_seconds(connected, end), 3),
         total=round(_seconds(started, end), 3),
     )
-
-
-@dataclass
-class QualitySummary:
-    samples: int = 0
-    packet_loss_pct: float = 0.0
-    jitter_ms: float = 0.0
-    bitrate_kbps: float = 0.0
-    rtt_samples: int = 0
-    rtt_ms: float = 0.0
-
-    def add(self, sample: dict[str, Any]) -> QualitySummary:
-        """The summary with one more quality.sample payload folded into the running means."""
-        n = self.samples + 1
-        rtt = sample.get("rttMs")
-        rtt_n = self.rtt_samples + (1 if rtt is not None else 0)
-        return QualitySummary(
-            samples=n,
-            packet_loss_pct=self.packet_loss_pct
-            + (float(sample["packetLossPct"]) - self.packet_loss_pct) / n,
-            jitter_ms=self.jitter_ms + (float(sample["jitterMs"]) - self.jitter_ms) / n,
-            bitrate_kbps=self.bitrate_kbps + (float(sample["bitrateKbps"]) - self.bitrate_kbps) / n,
-            rtt_samples=rtt_n,
-            rtt_ms=self.rtt_ms + (float(rtt) - self.rtt_ms) / rtt_n if rtt is not None else self.rtt_ms,
-        )
-
-    def mos(self) -> float | None:
-        return (
-            mos_score(self.packet_loss_pct, self.jitter_ms, self.rtt_ms if self.rtt_samples else None)
-            if self.samples
-            else None
-        )
-
-    def label(self) -> str:
-        return quality_label(self.mos())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "mos": self.mos(), "label": self.label()}
 
 
 def mos_score(packet_loss_pct: float, jitter_ms: float, rtt_ms: float | None) -> float:

@@ -13,10 +13,6 @@ def initial_state() -> str:
     return _machine()["initial"]
 
 
-def all_states() -> list[str]:
-    return list(_machine()["states"])
-
-
 def end_reasons() -> list[str]:
     return list(_machine()["endReasons"])
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 
-from voice_agent.calling.schemas import schema_validator
+from voice_agent.contracts import schema_validator
 
 ISSUER = "voice_agent"
 AUDIENCE = "voice-agent-sidecar"

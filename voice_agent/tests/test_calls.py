@@ -22,6 +22,8 @@ from frappe.utils import add_to_date, now_datetime
 
 from voice_agent.api import calls
 from voice_agent.calling import tokens
+from voice_agent.site_time import from_iso
+from voice_agent.telephony.timeline import timeline_content
 from voice_agent.tests.utils import VoiceAgentTestCase
 from voice_agent.voice_agent.report.voice_agent_activity import voice_agent_activity
 
@@ -166,23 +168,11 @@ def _state(call: str, sequence: int, src: str, dst: str, at: datetime, reason: s
     return _event(call, sequence, "call.state_changed", payload, at)
 
 
-def _quality(call: str, sequence: int, at: datetime, loss: float, jitter: float, rtt: float | None) -> dict:
-    return _event(
-        call,
-        sequence,
-        "quality.sample",
-        {
-            "participantId": AGENT,
-            "role": "agent",
-            "direction": "inbound",
-            "packetLossPct": loss,
-            "jitterMs": jitter,
-            "rttMs": rtt,
-            "bitrateKbps": 32.0,
-            "packets": 500,
-        },
-        at,
-    )
+def _quality(call: str, sequence: int, at: datetime, samples: int, loss: float, jitter: float, rtt: float | None,
+             final: bool = False) -> dict:
+    payload = {"samples": samples, "packetLossPct": loss, "jitterMs": jitter, "rttMs": rtt, "bitrateKbps": 32.0,
+               "final": final}
+    return _event(call, sequence, "quality.summary", payload, at)
 
 
 class TestCalls(VoiceAgentTestCase):
@@ -216,12 +206,8 @@ class TestCalls(VoiceAgentTestCase):
             "port": cls.sidecar.port,
             "use_https": 0,
             "public_signaling_url": "https://rtc.example.com",
-            "rtc_min_port": 40000,
-            "rtc_max_port": 49999,
-            "worker_pool_size": 1,
             "ring_timeout_sec": 60,
             "max_call_duration_sec": 3600,
-            "codec_preferences": '{"opus": {"dtx": true}}',
             "shared_secret": SECRET,
             "turn_rest_secret": "",
             **changes,
@@ -266,11 +252,11 @@ class TestCalls(VoiceAgentTestCase):
                 "token",
                 "expires_at",
                 "ice_servers",
-                "codec_preferences",
                 "role",
                 "participant_id",
             },
         )
+        self.assertMatchesContract("JoinAnswer", answer)
         self.assertEqual((answer["role"], answer["participant_id"]), ("agent", AGENT))
         self.assertEqual(answer["signaling_url"], "https://rtc.example.com")
         claims = tokens.verify(answer["token"], SECRET, expected_call=answer["call"])
@@ -355,7 +341,7 @@ class TestCalls(VoiceAgentTestCase):
         ):
             with self.assertRaises(frappe.PermissionError):
                 attempt()
-        self.assertEqual(calls.timeline_content("Lead", self.lead.name), [])
+        self.assertEqual(timeline_content("Lead", self.lead.name), [])
 
         frappe.set_user(AGENT)
         self.assertTrue(frappe.has_permission("Voice Call", "read", doc=call))
@@ -367,6 +353,8 @@ class TestCalls(VoiceAgentTestCase):
         frappe.set_user(MANAGER)
         self.assertIn(call, frappe.get_list("Voice Call", pluck="name", limit_page_length=0))
         listen = calls.join_as_supervisor(call)
+        self.assertMatchesContract("JoinAnswer", listen)
+        self.assertMatchesContract("CallSnapshot", calls.get_call_state(call))
         self.assertEqual((listen["role"], listen["participant_id"]), ("supervisor", MANAGER))
         self.assertIs(tokens.verify(listen["token"], SECRET, expected_call=call)["listenOnly"], True)
         talk = calls.join_as_supervisor(call, listen_only=False)
@@ -378,6 +366,7 @@ class TestCalls(VoiceAgentTestCase):
         call = self.start_call()["call"]
         frappe.set_user(AGENT)
         invite = calls.create_invite(call)
+        self.assertMatchesContract("InviteAnswer", invite)
         self.assertIn(f"/call?invite={invite['invite']}", invite["url"])
         self.assertGreaterEqual(len(invite["invite"]), 32)
         expires = datetime.fromisoformat(invite["expires_at"])
@@ -385,6 +374,7 @@ class TestCalls(VoiceAgentTestCase):
 
         frappe.set_user("Guest")
         joined = calls.join_invite(invite["invite"], name="<b>Ada</b>")
+        self.assertMatchesContract("JoinAnswer", joined)
         self.assertEqual(
             (joined["role"], joined["participant_id"], joined["call"]), ("customer", invite["invite"], call)
         )
@@ -416,6 +406,7 @@ class TestCalls(VoiceAgentTestCase):
         with patch("frappe.sendmail") as sendmail:
             answer = calls.send_invite(call, LEAD_EMAIL)
         sendmail.assert_called_once()
+        self.assertMatchesContract("InviteAnswer", answer)
         sent = sendmail.call_args.kwargs
         self.assertEqual(sent["recipients"], [LEAD_EMAIL])
         self.assertIn(answer["url"], sent["message"])
@@ -439,8 +430,8 @@ class TestCalls(VoiceAgentTestCase):
             _event(call, 3, "participant.joined", {"participantId": "INV-x1", "role": "customer"}, at(5)),
             _state(call, 4, "ringing", "connecting", at(5)),
             _state(call, 5, "connecting", "connected", at(6)),
-            _quality(call, 6, at(16), 1.0, 4.0, 40.0),
-            _quality(call, 7, at(26), 3.0, 8.0, None),
+            _quality(call, 6, at(36), 6, 1.0, 4.0, 40.0),
+            _quality(call, 7, at(66), 12, 2.0, 6.0, 40.0, final=True),
             _event(
                 call,
                 8,
@@ -454,7 +445,7 @@ class TestCalls(VoiceAgentTestCase):
     def test_sidecar_events_drive_state_history_durations_quality_and_realtime(self):
         call = self.start_call()["call"]
         t0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
-        frappe.db.set_value("Voice Call", call, "started_at", calls._to_system_time(t0.isoformat()))
+        frappe.db.set_value("Voice Call", call, "started_at", from_iso(t0.isoformat()))
         with patch("frappe.publish_realtime") as publish:
             self.assertEqual(self.report(self.full_call_events(call, t0)), {"accepted": 9, "duplicates": 0})
         doc = frappe.get_doc("Voice Call", call)
@@ -468,7 +459,7 @@ class TestCalls(VoiceAgentTestCase):
         self.assertAlmostEqual(doc.avg_packet_loss, 2.0)
         self.assertAlmostEqual(doc.avg_jitter_ms, 6.0)
         self.assertAlmostEqual(doc.avg_rtt_ms, 40.0)
-        self.assertEqual((doc.quality_samples, doc.rtt_samples), (2, 1))
+        self.assertEqual(doc.quality_samples, 12)  # the last summary covers the whole call
         self.assertTrue(doc.quality_label)
         parts = {r.participant_id: r for r in doc.participants}
         self.assertEqual(parts["INV-x1"].leave_reason, "hangup")
@@ -482,13 +473,14 @@ class TestCalls(VoiceAgentTestCase):
         )
         self.assertTrue(all(c.kwargs["after_commit"] for c in ours))
         message = ours[0].args[1]
+        self.assertMatchesContract("VoiceCallUpdate", message)
         self.assertEqual(
             (message["call"], message["state"], message["event"]), (call, "ended", "call.state_changed")
         )
         self.assertEqual(message["quality"]["label"], doc.quality_label)
 
         frappe.set_user(AGENT)
-        card = calls.timeline_content("Lead", self.lead.name)[0]  # newest first
+        card = timeline_content("Lead", self.lead.name)[0]  # newest first
         self.assertIn(f"/app/voice-call/{call}", card["content"])
         self.assertIn("ended", card["content"])
         self.assertIn("talk 1:00", card["content"])
@@ -507,7 +499,7 @@ class TestCalls(VoiceAgentTestCase):
         self.assertEqual(before, after)
         self.assertEqual(frappe.db.count("Voice Call Event", {"voice_call": call}), 6)
         # a batch mixing new and already-stored events stores only the new ones
-        more = _quality(call, 7, datetime.now(timezone.utc), 0.0, 1.0, 20.0)
+        more = _quality(call, 7, datetime.now(timezone.utc), 3, 0.0, 1.0, 20.0)
         self.assertEqual(self.report([events[0], more]), {"accepted": 1, "duplicates": 1})
 
     def test_stale_and_refused_transitions_are_recorded_but_do_not_move_the_state(self):
@@ -562,7 +554,9 @@ class TestCalls(VoiceAgentTestCase):
         frappe.set_user(AGENT)
         with self.assertRaisesRegex(frappe.ValidationError, "Unknown end reason"):
             calls.end_call(call, reason="bored")
-        self.assertEqual(calls.end_call(call), {"call": call, "state": "ended", "end_reason": "hangup"})
+        ended = calls.end_call(call)
+        self.assertMatchesContract("EndCallAnswer", ended)
+        self.assertEqual(ended, {"call": call, "state": "ended", "end_reason": "hangup"})
         self.assertEqual(calls.end_call(call)["state"], "ended")
         ends = [r for r in self.sidecar.requests if r["path"].endswith("/end")]
         self.assertEqual(
@@ -592,7 +586,7 @@ class TestCalls(VoiceAgentTestCase):
         frappe.set_user(AGENT)
         config = calls.get_mediasoup_config()
         self.assertEqual(config["signaling_url"], "https://rtc.example.com")
-        self.assertEqual(config["codec_preferences"], {"opus": {"dtx": True}})
+        self.assertMatchesContract("BrowserConfig", config)
         self.assertEqual(
             config["ice_servers"],
             [
@@ -634,11 +628,9 @@ class TestCalls(VoiceAgentTestCase):
 
     def test_settings_validation(self):
         for changes, message in (
-            ({"rtc_min_port": 50000, "rtc_max_port": 40000}, "Min Port"),
             ({"port": 70000}, "Server Port"),
             ({"public_signaling_url": "ftp://x"}, "Public Signaling URL"),
             ({"server_host": "http://host/path"}, "Server Host"),
-            ({"codec_preferences": "[1, 2"}, "not valid JSON"),
             ({"shared_secret": "short"}, "at least 16"),
             ({"ring_timeout_sec": 1}, "Ring Timeout"),
         ):
@@ -654,7 +646,7 @@ class TestCalls(VoiceAgentTestCase):
     def test_agent_activity_report(self):
         call = self.start_call()["call"]
         t0 = datetime.now(timezone.utc)
-        frappe.db.set_value("Voice Call", call, "started_at", calls._to_system_time(t0.isoformat()))
+        frappe.db.set_value("Voice Call", call, "started_at", from_iso(t0.isoformat()))
         self.report(self.full_call_events(call, t0))
         today = frappe.utils.today()
         frappe.set_user(MANAGER)

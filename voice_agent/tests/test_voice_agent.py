@@ -18,7 +18,11 @@ from frappe.utils import add_days, add_to_date, now_datetime, nowdate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from voice_agent.actions import runner
 from voice_agent.api import analytics, business_logic, voice_processor, webhook_handlers
+from voice_agent.integrations.ultravox import webhook as ultravox_webhook
+from voice_agent.integrations.ultravox.tools import TOOL_SECRET_HEADER
+from voice_agent.portal import sessions
 from voice_agent.tests.utils import (
     SITE_URL,
     VoiceAgentTestCase,
@@ -27,9 +31,8 @@ from voice_agent.tests.utils import (
     http_request,
     load_repo_module,
 )
-from voice_agent.ultravox_logic.signature import hash_secret
-from voice_agent.ultravox_logic.tools import TOOL_SECRET_HEADER
 from voice_agent.voice_agent.report.voice_agent_analytics import voice_agent_analytics
+from voice_agent.web.secrets import hash_secret
 
 _fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
 FakeUltravox, signed_webhook_headers = _fake.FakeUltravox, _fake.signed_webhook_headers
@@ -180,11 +183,12 @@ class TestVoiceAgent(VoiceAgentTestCase):
         names = [p["name"] for p in profiles]
         self.assertIn(self.profile.name, names)
         self.assertNotIn(private.name, names)
-        self.assertEqual(set(profiles[0]), {"name", "title", "use_case", "description", "greeting"})
+        for profile in profiles:
+            self.assertMatchesContract("PublicProfile", profile)
 
     def test_create_session_starts_a_webrtc_call_and_keeps_only_hashes(self):
         started = self.start()
-        self.assertEqual(set(started), {"session_id", "client_token", "join_url", "max_duration_sec", "profile_title"})
+        self.assertMatchesContract("SessionGrant", started)
         self.assertEqual(started["max_duration_sec"], 600)  # capped by the settings, not the profile's 900
         call = self.call_of(started)
         self.assertEqual(call["medium"], {"webRtc": {}})
@@ -195,17 +199,17 @@ class TestVoiceAgent(VoiceAgentTestCase):
         self.assertEqual(tools, ["create_support_ticket", "book_appointment"])
         session = frappe.get_doc("Voice Session", started["session_id"])
         self.assertEqual((session.status, session.ultravox_call_id), ("Starting", call["callId"]))
-        self.assertEqual(session.client_token_hash, hash_secret(started["client_token"]))
-        self.assertEqual(session.tool_secret_hash, hash_secret(self.tool_secret(call)))
+        self.assertEqual(session.get_password("client_token_hash"), hash_secret(started["client_token"]))
+        self.assertEqual(session.get_password("tool_secret_hash"), hash_secret(self.tool_secret(call)))
         self.assertNotIn(self.tool_secret(call), json.dumps(session.as_dict(), default=str))
         self.assertEqual(self.fake.requests_to("/api/calls", "POST")[0].headers["X-API-Key"], "unit-key")
 
     def test_create_session_checks_the_origin(self):
         self.assertTrue(self.start(origin="https://shop.example.com")["session_id"])
-        with self.assertRaises(voice_processor.OriginNotAllowed) as refused:
+        with self.assertRaises(sessions.OriginNotAllowed) as refused:
             self.start(origin="https://evil.example.net")
         self.assertEqual(refused.exception.http_status_code, 403)
-        self.assertRaises(voice_processor.OriginNotAllowed, self.start, origin="")
+        self.assertRaises(sessions.OriginNotAllowed, self.start, origin="")
 
     def test_create_session_refuses_unknown_and_disabled_profiles(self):
         frappe.set_user("Guest")
@@ -221,7 +225,7 @@ class TestVoiceAgent(VoiceAgentTestCase):
         live = frappe.db.count("Voice Session", {"status": ("in", ["Starting", "Live"]), "started_at": (">", recent)})
         self.set_single("Voice Agent Settings", {"max_concurrent_sessions": live + 1})
         self.start()
-        with self.assertRaises(voice_processor.AgentsBusy) as busy:
+        with self.assertRaises(sessions.AgentsBusy) as busy:
             self.start()
         self.assertEqual(busy.exception.http_status_code, 503)
         self.assertIn("busy", str(busy.exception))
@@ -229,7 +233,7 @@ class TestVoiceAgent(VoiceAgentTestCase):
     def test_ultravox_failure_is_a_502_and_the_session_is_failed(self):
         self.fake.set_mode("401")
         before = frappe.db.count("Voice Session", {"status": "Failed"})
-        with self.assertRaises(voice_processor.UltravoxUnavailable) as failed:
+        with self.assertRaises(sessions.UltravoxUnavailable) as failed:
             self.start()
         self.assertEqual(failed.exception.http_status_code, 502)
         self.assertIn("refused the API key", str(failed.exception))
@@ -313,7 +317,7 @@ class TestVoiceAgent(VoiceAgentTestCase):
         issues_before = frappe.db.count("Issue")
         # As if the retry had looked before the first call committed: it creates a ticket, then meets
         # the idempotency key on writing its log.
-        with patch.object(business_logic, "_previous_reply", return_value=None):
+        with patch.object(runner, "_previous_reply", return_value=None):
             again = self.run_tool(business_logic.create_support_ticket, secret, **args)
         self.assertEqual(again, {"result": first["result"]})
         self.assertEqual(frappe.db.count("Issue"), issues_before)
@@ -404,7 +408,7 @@ class TestVoiceAgent(VoiceAgentTestCase):
         self.assertEqual(result, {"status": "accepted"})
         event_name = enqueue.call_args.kwargs["event_name"]
         self.assertEqual(self.post_webhook(payload)[0], {"status": "duplicate"})
-        webhook_handlers.process_webhook_event(event_name)
+        ultravox_webhook.process_webhook_event(event_name)
         session = frappe.get_doc("Voice Session", started["session_id"])
         self.assertEqual((session.status, session.end_reason), ("Ended", "hangup"))
         self.assertIn("User: I would like to book an appointment.", session.transcript)
@@ -417,7 +421,7 @@ class TestVoiceAgent(VoiceAgentTestCase):
         payload = {"event": "call.joined", "call": {"callId": self.call_of(started)["callId"], "joined": "2026-01-01T10:00:00Z"}}
         self.assertEqual(self.post_webhook(payload)[0], {"status": "accepted"})
         count = frappe.db.count("Voice Webhook Event")
-        with patch.object(webhook_handlers, "_stored_status", return_value=None):
+        with patch.object(ultravox_webhook, "_stored_status", return_value=None):
             result, enqueue = self.post_webhook(payload)
         self.assertEqual(result, {"status": "duplicate"})
         enqueue.assert_not_called()
@@ -444,11 +448,11 @@ class TestVoiceAgent(VoiceAgentTestCase):
         frappe.db.commit()  # as the webhook request does before the job runs
         self.fake.set_mode("500")
         with patch("voice_agent.integrations.ultravox.client.time.sleep"):
-            webhook_handlers.process_webhook_event(event_name)
+            ultravox_webhook.process_webhook_event(event_name)
         record = frappe.get_doc("Voice Webhook Event", event_name)
         self.assertEqual((record.status, record.attempts), ("Failed", 1))
         self.fake.set_mode("ok")
-        webhook_handlers.process_webhook_event(event_name)
+        ultravox_webhook.process_webhook_event(event_name)
         self.assertEqual(frappe.db.get_value("Voice Webhook Event", event_name, "status"), "Processed")
         self.assertEqual(frappe.db.get_value("Voice Session", started["session_id"], "status"), "Ended")
 

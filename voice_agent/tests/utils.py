@@ -14,6 +14,7 @@ is deleted afterwards, and singles they change are restored (`committed_single`)
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import threading
@@ -94,6 +95,15 @@ def ensure_user(email: str, *roles: str) -> str:
 
 class VoiceAgentTestCase(FrappeTestCase):
     """Each test is rolled back; the code's commits are savepoints (see the module docstring)."""
+
+    def assertMatchesContract(self, definition: str, value: Any) -> None:
+        """`value` (an endpoint's answer, a realtime payload) is a contracts/frappe-api.schema.json `definition`."""
+        from voice_agent.contracts import definition_validator
+
+        plain = json.loads(json.dumps(value, default=str))
+        errors = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                  for e in definition_validator("frappe-api.schema.json", definition).iter_errors(plain)]
+        self.assertEqual(errors, [], f"{definition} contract")
 
     @classmethod
     def setUpClass(cls) -> None:

@@ -1,3 +1,3 @@
-from voice_agent.integrations.sidecar.client import SidecarClient, SidecarError, SidecarUnreachable
-
-__all__ = ["SidecarClient", "SidecarError", "SidecarUnreachable"]
+"""The mediasoup sidecar (our call server): its HTTP client (pure: client.py, checked against
+contracts/), the client from settings (connect.py) and the intake of the call events it reports
+(intake.py)."""

@@ -13,8 +13,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from voice_agent.calling.schemas import definition_validator
-from voice_agent.contracts import load
+from voice_agent.contracts import definition_validator, load
 
 SCHEMA = "sidecar-http.schema.json"
 

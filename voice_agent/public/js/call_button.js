@@ -1,12 +1,12 @@
-// Thin doctype_js loader (Frappe embeds it raw): a Call button on Lead,
-// Customer, Contact and CRM Lead forms that lazy-loads the call panel bundle.
+// Thin doctype_js loader (Frappe embeds it raw): a Call button on the forms of the callable doctypes
+// (hooks: voice_agent_callable_doctypes, sent in frappe.boot.voice_agent) that lazy-loads the call panel.
 (function () {
 	const ns = (window.voice_agent = window.voice_agent || {});
 	if (ns.call_button_bound) return;
 	ns.call_button_bound = true;
 
 	const PANEL_ASSET = "/assets/voice_agent/dist/call_panel.js";
-	const CALL_ROLES = ["Voice Agent User", "Voice Agent Manager"];
+	const boot = (frappe.boot && frappe.boot.voice_agent) || { callable_doctypes: [], caller_roles: [] };
 
 	function load_panel() {
 		if (ns.open_call_panel) return Promise.resolve();
@@ -14,7 +14,7 @@
 	}
 
 	function can_call() {
-		return CALL_ROLES.some((role) => frappe.user.has_role(role));
+		return boot.caller_roles.some((role) => frappe.user.has_role(role));
 	}
 
 	function add_call_button(frm) {
@@ -30,7 +30,5 @@
 		}).addClass("btn-primary-light");
 	}
 
-	["Lead", "Customer", "Contact", "CRM Lead"].forEach((doctype) =>
-		frappe.ui.form.on(doctype, { refresh: add_call_button })
-	);
+	boot.callable_doctypes.forEach((doctype) => frappe.ui.form.on(doctype, { refresh: add_call_button }));
 })();

@@ -5,8 +5,8 @@ import json
 import frappe
 from frappe import _
 
-from voice_agent.api.voice_processor import get_public_profiles
-from voice_agent.ultravox_logic.origins import parse_allowed_origins
+from voice_agent.portal.sessions import public_profiles
+from voice_agent.web.origins import parse_allowed_origins
 
 no_cache = 1
 
@@ -14,7 +14,7 @@ no_cache = 1
 def get_context(context: frappe._dict) -> frappe._dict:
     settings = frappe.get_cached_doc("Voice Agent Settings")
     config = {
-        "profiles": get_public_profiles(),
+        "profiles": public_profiles(),
         "allowedOrigins": parse_allowed_origins(settings.allowed_origins),
         "siteName": _brand(),
         "csrfToken": frappe.sessions.get_csrf_token() if frappe.session.user != "Guest" else "",

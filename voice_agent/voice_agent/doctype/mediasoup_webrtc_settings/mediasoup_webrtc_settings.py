@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from urllib.parse import urlparse
 
 import frappe
@@ -20,12 +19,6 @@ class MediaSoupWebRTCSettings(Document):
         if self.server_host and ("/" in self.server_host or " " in self.server_host):
             frappe.throw(_("Server Host must be a host name or IP address, without scheme or path."))
         self._check_port(self.server_port, _("Server Port"))
-        self._check_port(self.rtc_min_port, _("RTC Min Port"))
-        self._check_port(self.rtc_max_port, _("RTC Max Port"))
-        if int(self.rtc_min_port or 0) > int(self.rtc_max_port or 0):
-            frappe.throw(_("RTC Min Port must not be above RTC Max Port."))
-        if int(self.worker_pool_size or 0) < 0 or int(self.worker_pool_size or 0) > 1024:
-            frappe.throw(_("Worker Pool Size must be between 0 (one per core) and 1024."))
         if not 5 <= int(self.ring_timeout_sec or 0) <= 600:
             frappe.throw(_("Ring Timeout must be between 5 and 600 seconds."))
         if not 30 <= int(self.max_call_duration_sec or 0) <= 86400:
@@ -43,12 +36,6 @@ class MediaSoupWebRTCSettings(Document):
                             row.idx, url
                         )
                     )
-        try:
-            prefs = json.loads(self.codec_preferences or "{}")
-        except ValueError as exc:
-            frappe.throw(_("Codec Preferences is not valid JSON: {0}").format(exc))
-        if not isinstance(prefs, dict):
-            frappe.throw(_("Codec Preferences must be a JSON object."))
         secret = self.get_password("shared_secret", raise_exception=False) if self.shared_secret else ""
         if self.enabled and len(secret or "") < MIN_SECRET_LENGTH:
             frappe.throw(

@@ -5,7 +5,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from voice_agent.integrations.ultravox.client import DEFAULT_BASE_URL
-from voice_agent.ultravox_logic.origins import InvalidOrigin, parse_allowed_origins
+from voice_agent.web.origins import InvalidOrigin, parse_allowed_origins
 
 
 class VoiceAgentSettings(Document):

@@ -1,13 +1,208 @@
+"""A call through the call server: its state (contracts/call-states.json), the state history, who took
+part, durations and quality. The call server's events and Frappe's own decisions (hang-up from the desk,
+a failed start) change a call only through this controller, which then publishes the update."""
+
 from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
 
 import frappe
 from frappe.model.document import Document
+from frappe.utils import get_datetime, now_datetime
+
+from voice_agent.calling import states
+from voice_agent.calling.metrics import durations, mos_score, quality_label
+from voice_agent.site_time import from_iso, iso_utc
 
 MANAGER_ROLES = ("Voice Agent Manager", "System Manager")
+REALTIME_EVENT = "voice_call_update"
 
 
 class VoiceCall(Document):
-    pass
+    # --- changes -----------------------------------------------------------------------------
+
+    def apply_sidecar_event(self, event: dict[str, Any]) -> None:
+        """One event of contracts/call-events.schema.json (already validated and not a duplicate)."""
+        at = from_iso(event["occurredAt"])
+        payload = event["payload"]
+        if event.get("sidecarId"):
+            self.sidecar_id = event["sidecarId"]
+        kind = event["type"]
+        if kind == "call.state_changed":
+            self._apply_state_change(event, at)
+        elif kind == "participant.joined":
+            row = self._participant(payload["participantId"], payload["role"])
+            row.joined_at, row.left_at, row.leave_reason = at, None, ""
+            row.listen_only = 1 if payload.get("listenOnly") else 0
+        elif kind == "participant.left":
+            row = self._participant(payload["participantId"], payload["role"])
+            row.left_at, row.leave_reason = at, payload.get("reason") or ""
+        elif kind == "quality.summary":
+            self._apply_quality_summary(payload)
+
+    def apply_local_state(self, to_state: str, reason: str | None, note: str) -> None:
+        """A state Frappe decides itself (the desk ended the call, the room could not be created)."""
+        at = now_datetime()
+        self.append(
+            "state_history", history_row(self.state, to_state, at, reason=reason, source="frappe", note=note)
+        )
+        self.state = to_state
+        if states.is_terminal(to_state):
+            self.ended_at = at
+            self.end_reason = reason or ""
+        self._update_durations()
+
+    def publish(self, event_type: str) -> None:
+        """The update to the agent's desk, the open Voice Call form and the party's form, after commit."""
+        message = {**self.realtime_payload(), "event": event_type}
+        frappe.publish_realtime(REALTIME_EVENT, message, user=self.agent, after_commit=True)
+        frappe.publish_realtime(REALTIME_EVENT, message, doctype=self.doctype, docname=self.name, after_commit=True)
+        if self.reference_doctype and self.reference_name:
+            frappe.publish_realtime(
+                REALTIME_EVENT, message, doctype=self.reference_doctype, docname=self.reference_name,
+                after_commit=True,
+            )
+
+    def realtime_payload(self) -> dict[str, Any]:
+        """contracts/frappe-api.schema.json#/$defs/VoiceCallUpdate, without its "event"."""
+        return {
+            "call": self.name,
+            "state": self.state,
+            "end_reason": self.end_reason or None,
+            "reference_doctype": self.reference_doctype,
+            "reference_name": self.reference_name,
+            "agent": self.agent,
+            "started_at": iso_utc(self.started_at),
+            "connected_at": iso_utc(self.connected_at),
+            "ended_at": iso_utc(self.ended_at),
+            "ring_duration": self.ring_duration or 0,
+            "talk_duration": self.talk_duration or 0,
+            "total_duration": self.total_duration or 0,
+            "quality": {
+                "packet_loss_pct": self.avg_packet_loss or 0,
+                "jitter_ms": self.avg_jitter_ms or 0,
+                "rtt_ms": self.avg_rtt_ms or None,
+                "bitrate_kbps": self.avg_bitrate_kbps or 0,
+                "mos": self.mos if self.quality_samples else None,
+                "label": self.quality_label or None,
+            },
+            "participants": [
+                {
+                    "participant_id": row.participant_id,
+                    "role": row.role,
+                    "name": row.display_name,
+                    "listen_only": bool(row.listen_only),
+                    "joined": bool(row.joined_at and not row.left_at),
+                }
+                for row in self.participants
+            ],
+        }
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _apply_state_change(self, event: dict[str, Any], at: datetime) -> None:
+        payload, sequence = event["payload"], event["sequence"]
+        current, target = self.state, payload["to"]
+        last = self.last_state_sequence or 0
+        note = ""
+        if sequence <= last:
+            note = f"stale: sequence {sequence} <= last applied {last}"
+        elif states.is_terminal(current):
+            note = f"call already {current}"
+        elif target == current:
+            note = "already in this state"
+            self.last_state_sequence = sequence
+        elif not states.can_transition(current, target):
+            note = f"refused: {current} -> {target} is not allowed"
+        applied = not note
+        self.append(
+            "state_history",
+            history_row(payload["from"], target, at, reason=payload.get("reason"), sequence=sequence,
+                        applied=applied, note=note, event_id=event["eventId"]),
+        )
+        if not applied:
+            return
+        self.state = target
+        self.last_state_sequence = sequence
+        if target == "connected" and not self.connected_at:
+            self.connected_at = at
+        if states.is_terminal(target):
+            self.ended_at = at
+            self.end_reason = payload.get("reason") or ("no_answer" if target == "missed" else "")
+        self._update_durations()
+
+    def _apply_quality_summary(self, summary: dict[str, Any]) -> None:
+        # Cumulative over the whole call: the latest summary replaces the previous one.
+        self.quality_samples = summary["samples"]
+        self.avg_packet_loss = summary["packetLossPct"]
+        self.avg_jitter_ms = summary["jitterMs"]
+        self.avg_rtt_ms = summary.get("rttMs") or 0
+        self.avg_bitrate_kbps = summary["bitrateKbps"]
+        self.mos = mos_score(summary["packetLossPct"], summary["jitterMs"], summary.get("rttMs"))
+        self.quality_label = quality_label(self.mos)
+
+    def _participant(self, participant_id: str, role: str) -> Any:
+        for row in self.participants:
+            if row.participant_id == participant_id:
+                return row
+        if role == "customer":
+            display = frappe.db.get_value("Voice Call Invite", participant_id, "guest_name") or ""
+        else:
+            display = frappe.utils.get_fullname(participant_id) if frappe.db.exists("User", participant_id) else ""
+        return self.append(
+            "participants", {"participant_id": participant_id, "role": role, "display_name": display}
+        )
+
+    def _update_durations(self) -> None:
+        result = durations(
+            get_datetime(self.started_at) if self.started_at else None,
+            get_datetime(self.connected_at) if self.connected_at else None,
+            get_datetime(self.ended_at) if self.ended_at else None,
+        )
+        self.ring_duration, self.talk_duration, self.total_duration = result.ring, result.talk, result.total
+
+
+def history_row(
+    from_state: str,
+    to_state: str,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    source: str = "sidecar",
+    sequence: int | None = None,
+    applied: bool = True,
+    note: str = "",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason or "",
+        "occurred_at": at,
+        "sequence": sequence,
+        "applied": 1 if applied else 0,
+        "source": source,
+        "note": note[:140],
+        "event_id": event_id,
+    }
+
+
+def store_sidecar_event(event: dict[str, Any]) -> None:
+    """The raw event, under its eventId (the duplicate check of the next delivery)."""
+    frappe.get_doc(
+        {
+            "doctype": "Voice Call Event",
+            "event_id": event["eventId"],
+            "voice_call": event["callId"],
+            "event_type": event["type"],
+            "sequence": event["sequence"],
+            "occurred_at": from_iso(event["occurredAt"]),
+            "sidecar_id": event.get("sidecarId"),
+            "payload": json.dumps(event["payload"], sort_keys=True),
+        }
+    ).insert(ignore_permissions=True, set_name=event["eventId"])
 
 
 def is_call_manager(user: str | None = None) -> bool:

@@ -2,7 +2,7 @@ import frappe
 from frappe import _
 from frappe.utils import getdate
 
-from voice_agent.api.analytics import summarize
+from voice_agent.analytics.voice_sessions import summarize
 
 OUTCOMES = ("Appointment", "Order", "Ticket", "None")
 

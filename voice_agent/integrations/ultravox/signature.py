@@ -66,14 +66,3 @@ def verify(
             matched |= hmac.compare_digest(expected, candidate)
     if not matched:
         raise WebhookSignatureError("signature mismatch")
-
-
-def secrets_equal(expected_hash: str, presented_secret: str | None) -> bool:
-    """Constant-time check of a presented per-session secret against its stored SHA-256."""
-    if not expected_hash or not presented_secret:
-        return False
-    return hmac.compare_digest(expected_hash, hash_secret(presented_secret))
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,4 +1,7 @@
-"""The agent's tools: argument schemas, validation, which tools a site can offer, Ultravox tool payloads."""
+"""The AI agent's tools, written once for every channel: name, description and JSON Schema of the
+arguments, which doctypes each needs, argument checks that answer in words the agent can say, and
+idempotency keys. Providers turn the definitions into their own format (Ultravox temporary tools,
+LLM function definitions); the implementations in ERPNext are in voice_agent/actions/."""
 
 from __future__ import annotations
 
@@ -12,11 +15,9 @@ from typing import Any
 
 import jsonschema
 
-TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"
-
 PHONE_RE = r"^\+?[0-9 ()./-]{5,24}$"
 
-SCHEMAS: dict[str, dict[str, Any]] = {
+_PARAMETERS: dict[str, dict[str, Any]] = {
     "book_appointment": {
         "type": "object",
         "additionalProperties": False,
@@ -72,21 +73,41 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-DESCRIPTIONS = {
-    "book_appointment": "Book an appointment for the caller at a date and time. Ask for name, date, time "
-    "and a phone number or email first. If the slot is taken, offer the free slots the tool returns.",
-    "place_restaurant_order": "Place a food order for the caller. Ask for name, phone and every item with its "
-    "quantity. Read back the total the tool returns.",
-    "create_support_ticket": "Open a support ticket for the caller's problem with a short subject and a description.",
-}
 
-# A tool is offered only when one of its target doctypes exists on the site.
-TARGET_DOCTYPES = {
-    "book_appointment": ("Appointment", "Event"),
-    "place_restaurant_order": ("Sales Order",),
-    "create_support_ticket": ("HD Ticket", "Issue"),
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    # The tool acts on the first of these doctypes the site has; without any it is not offered.
+    target_doctypes: tuple[str, ...]
+    required_doctypes: tuple[str, ...] = ()
+
+
+TOOLS: dict[str, ToolDefinition] = {
+    "book_appointment": ToolDefinition(
+        "book_appointment",
+        "Book an appointment for the caller at a date and time. Ask for name, date, time and a phone number "
+        "or email first. If the slot is taken, offer the free slots the tool returns.",
+        _PARAMETERS["book_appointment"],
+        ("Appointment", "Event"),
+    ),
+    "place_restaurant_order": ToolDefinition(
+        "place_restaurant_order",
+        "Place a food order for the caller. Ask for name, phone and every item with its quantity. Read back "
+        "the total the tool returns.",
+        _PARAMETERS["place_restaurant_order"],
+        ("Sales Order",),
+        ("Customer", "Item", "Item Price"),
+    ),
+    "create_support_ticket": ToolDefinition(
+        "create_support_ticket",
+        "Open a support ticket for the caller's problem with a short subject and a description.",
+        _PARAMETERS["create_support_ticket"],
+        ("HD Ticket", "Issue"),
+    ),
 }
-EXTRA_REQUIRED_DOCTYPES = {"place_restaurant_order": ("Customer", "Item", "Item Price")}
 
 
 class ToolArgumentError(ValueError):
@@ -101,14 +122,13 @@ class ToolTarget:
 
 def available_tools(enabled: Iterable[str], doctype_exists: Callable[[str], bool]) -> list[ToolTarget]:
     targets = []
-    for tool in enabled:
-        if tool not in SCHEMAS:
+    for name in enabled:
+        tool = TOOLS.get(name)
+        if tool is None or not all(doctype_exists(d) for d in tool.required_doctypes):
             continue
-        if not all(doctype_exists(d) for d in EXTRA_REQUIRED_DOCTYPES.get(tool, ())):
-            continue
-        doctype = next((d for d in TARGET_DOCTYPES[tool] if doctype_exists(d)), None)
+        doctype = next((d for d in tool.target_doctypes if doctype_exists(d)), None)
         if doctype:
-            targets.append(ToolTarget(tool, doctype))
+            targets.append(ToolTarget(name, doctype))
     return targets
 
 
@@ -127,12 +147,12 @@ _FIELD_WORDS = {
 
 def validate_args(tool: str, args: Any) -> dict[str, Any]:
     """Return the arguments stripped of blanks, or raise ToolArgumentError with a speakable reason."""
-    if tool not in SCHEMAS:
+    if tool not in TOOLS:
         raise ToolArgumentError("That tool is not available.")
     if not isinstance(args, dict):
         raise ToolArgumentError("I could not read the details, please repeat them.")
     cleaned = {k: (v.strip() if isinstance(v, str) else v) for k, v in args.items() if v not in (None, "")}
-    validator = jsonschema.Draft202012Validator(SCHEMAS[tool])
+    validator = jsonschema.Draft202012Validator(TOOLS[tool].parameters)
     error = next(iter(sorted(validator.iter_errors(cleaned), key=lambda e: list(e.path))), None)
     if error is not None:
         field = error.path[0] if error.path else None
@@ -172,42 +192,6 @@ def idempotency_key(session: str, tool: str, args: dict[str, Any]) -> str:
     """The same request retried by Ultravox (or repeated by the model) maps to the same key."""
     blob = json.dumps([session, tool, normalize_for_key(args)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
-
-
-def _dynamic_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    required = set(schema.get("required", []))
-    return [
-        {
-            "name": name,
-            "location": "PARAMETER_LOCATION_BODY",
-            "schema": prop,
-            "required": name in required,
-        }
-        for name, prop in schema["properties"].items()
-    ]
-
-
-def ultravox_selected_tools(
-    targets: Iterable[ToolTarget], tool_url: Callable[[str], str], session_name: str, tool_secret: str
-) -> list[dict[str, Any]]:
-    """Temporary HTTP tools; every request carries the session and its secret as static parameters."""
-    selected = []
-    for target in targets:
-        selected.append(
-            {
-                "temporaryTool": {
-                    "modelToolName": target.tool,
-                    "description": DESCRIPTIONS[target.tool],
-                    "dynamicParameters": _dynamic_parameters(SCHEMAS[target.tool]),
-                    "staticParameters": [
-                        {"name": "voice_session", "location": "PARAMETER_LOCATION_BODY", "value": session_name},
-                        {"name": TOOL_SECRET_HEADER, "location": "PARAMETER_LOCATION_HEADER", "value": tool_secret},
-                    ],
-                    "http": {"baseUrlPattern": tool_url(target.tool), "httpMethod": "POST"},
-                }
-            }
-        )
-    return selected
 
 
 def parse_local_datetime(day: str, at: str) -> datetime:

@@ -1,0 +1,1 @@
+"""Figures for reports, charts and the analytics endpoints."""

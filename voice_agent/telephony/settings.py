@@ -1,0 +1,70 @@
+"""Calling settings (MediaSoup WebRTC Settings) as the desk and the browser need them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import frappe
+from frappe import _
+
+from voice_agent.calling.turn import turn_rest_credentials
+from voice_agent.integrations.sidecar.connect import SETTINGS, sidecar_base_url
+
+CALLER_ROLES = ("Voice Agent User", "Voice Agent Manager")
+
+
+def callable_doctypes() -> list[str]:
+    """The doctypes whose records can be called (hooks: voice_agent_callable_doctypes) that this site has."""
+    return [dt for dt in frappe.get_hooks("voice_agent_callable_doctypes") if frappe.db.exists("DocType", dt)]
+
+
+def enabled_settings() -> Any:
+    settings = frappe.get_cached_doc(SETTINGS)
+    if not settings.enabled:
+        frappe.throw(
+            _("Calling is not enabled. A Voice Agent Manager can enable it in {0}.").format(_(SETTINGS))
+        )
+    return settings
+
+
+def signaling_url(settings: Any) -> str:
+    return settings.public_signaling_url or (sidecar_base_url(settings) if settings.server_host else "")
+
+
+def ice_servers(settings: Any, user: str) -> list[dict[str, Any]]:
+    turn_secret = (
+        settings.get_password("turn_rest_secret", raise_exception=False) if settings.turn_rest_secret else None
+    )
+    servers = []
+    for row in settings.ice_servers:
+        urls = [u.strip() for u in (row.urls or "").replace("\n", ",").split(",") if u.strip()]
+        if not urls:
+            continue
+        entry: dict[str, Any] = {"urls": urls}
+        is_turn = any(u.lower().startswith("turn") for u in urls)
+        if is_turn and turn_secret:
+            entry["username"], entry["credential"] = turn_rest_credentials(turn_secret, user)
+        elif row.username:
+            entry["username"] = row.username
+            entry["credential"] = row.get_password("credential", raise_exception=False) or ""
+        servers.append(entry)
+    return servers
+
+
+def browser_config(user: str) -> dict[str, Any]:
+    settings = frappe.get_cached_doc(SETTINGS)
+    return {
+        "enabled": bool(settings.enabled),
+        "signaling_url": signaling_url(settings),
+        "ice_servers": ice_servers(settings, user),
+    }
+
+
+def boot_session(bootinfo: Any) -> None:
+    """What the desk's Call buttons need to know before loading anything (hooks: boot_session)."""
+    if frappe.session.user == "Guest":
+        return
+    bootinfo.voice_agent = {
+        "callable_doctypes": callable_doctypes(),
+        "caller_roles": list(CALLER_ROLES),
+    }

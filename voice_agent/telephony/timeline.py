@@ -1,0 +1,62 @@
+"""Calls on the timeline of the record they were made from (hooks: additional_timeline_content)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import frappe
+from frappe import _
+
+from voice_agent.telephony.settings import callable_doctypes
+
+
+def timeline_content(doctype: str, docname: str) -> list[dict[str, Any]]:
+    if doctype not in callable_doctypes() or not frappe.has_permission("Voice Call", "read"):
+        return []
+    calls = frappe.get_list(
+        "Voice Call",
+        filters={"reference_doctype": doctype, "reference_name": docname},
+        fields=[
+            "name",
+            "creation",
+            "state",
+            "end_reason",
+            "agent",
+            "channel",
+            "talk_duration",
+            "ring_duration",
+            "quality_label",
+            "mos",
+        ],
+        order_by="creation desc",
+        limit_page_length=100,
+    )
+    return [
+        {"icon": "call", "is_card": True, "creation": call.creation, "content": _timeline_html(call)}
+        for call in calls
+    ]
+
+
+def _timeline_html(call: Any) -> str:
+    escape = frappe.utils.escape_html
+    parts = [
+        f'<a href="/app/voice-call/{escape(call.name)}">{escape(call.name)}</a>',
+        escape(_("{0} call by {1}").format(_(call.channel), frappe.utils.get_fullname(call.agent))),
+        f"<b>{escape(_(call.state))}</b>" + (f" ({escape(_(call.end_reason))})" if call.end_reason else ""),
+    ]
+    if call.talk_duration:
+        parts.append(escape(_("talk {0}").format(_format_seconds(call.talk_duration))))
+    elif call.ring_duration:
+        parts.append(escape(_("rang {0}").format(_format_seconds(call.ring_duration))))
+    if call.quality_label:
+        parts.append(escape(_("quality {0} (MOS {1})").format(_(call.quality_label), call.mos)))
+    return " · ".join(parts)
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds or 0))
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )

@@ -1,1 +1,0 @@
-"""Pure logic of the Ultravox AI agent (no frappe import): tested with pytest in CI."""
