@@ -84,7 +84,11 @@ META_ERRORS: dict[int, tuple[str, str | None]] = {
     138009: ("Call permission request limit hit", "Limit reached for call permission request sends."),
     138012: ("Business initiated calls limit hit", "Limit reached for business initiated calls."),
 }
-DEFAULT_HTTP_STATUS = {190: 401, 0: 401, 2: 503, 4: 429, 80007: 429, 130429: 429, 131000: 500, 131016: 503}
+# Mirrors of Meta's table disagree on some statuses (130429 is listed as 400 and as 429): the client
+# must branch on the code, and tests pass http_status to exercise both.
+DEFAULT_HTTP_STATUS = {190: 401, 0: 401, 3: 500, 10: 403, 200: 403, 2: 503, 4: 429, 80007: 429, 130429: 429,
+                       131000: 500, 131016: 503}
+DEFAULT_SUBCODES = {130429: 2494055}  # as in a recorded 130429 answer
 
 
 @dataclass
@@ -102,6 +106,7 @@ def graph_error(code: int, message: str | None = None, *, http_status: int | Non
                 headers: dict[str, str] | None = None, is_transient: bool | None = None) -> Reply:
     title, default_details = META_ERRORS.get(code, ("Error", None))
     error: dict[str, Any] = {"message": message or f"(#{code}) {title}", "type": error_type, "code": code}
+    subcode = subcode if subcode is not None else DEFAULT_SUBCODES.get(code)
     if subcode is not None:
         error["error_subcode"] = subcode
     if is_transient is not None:
