@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from voice_agent.contracts import load
@@ -54,3 +56,9 @@ def test_report_channel_filter_offers_the_voice_call_channels():
     offered = json.loads(re.search(r'fieldname: "channel".*?options: (\[.*?\])', script, re.S).group(1))
     assert offered == ["", *select_options("voice_call", "channel")]
 
+
+
+def test_typescript_declarations_are_generated_from_the_schemas():
+    result = subprocess.run([sys.executable, str(ROOT / "contracts" / "codegen.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
