@@ -81,6 +81,29 @@ va_npm_ci() { # dir
   fi
 }
 
+# Test tooling (tests/package.json, its own lock): typescript, vitest,
+# playwright-core, jose, @types/node, and yarn 1. Only the test command installs
+# it (never a bench); its bin/ goes first on PATH, so suites call `vitest`,
+# `tsc` and `yarn` directly (never npx, which would fetch a missing tool).
+va_ensure_test_tooling() {
+  va_npm_ci "$VA_ROOT/tests"
+  export PATH="$VA_ROOT/tests/node_modules/.bin:$PATH"
+  hash -r
+}
+
+# The bundles' packages (root package.json), installed the way bench installs
+# an app's (`bench get-app` / `bench setup requirements` run `yarn install` in
+# the app): yarn 1 with the committed yarn.lock. --frozen-lockfile: a
+# package.json change without its yarn.lock fails here, not on a bench.
+va_yarn_install_bundles() {
+  va_ensure_test_tooling
+  local stamp="$VA_ROOT/node_modules/.yarn-integrity"
+  if [ ! -f "$stamp" ] || [ "$VA_ROOT/yarn.lock" -nt "$stamp" ] || [ "$VA_ROOT/package.json" -nt "$stamp" ]; then
+    va_log "yarn install --frozen-lockfile (the bundles' packages, as bench installs them)"
+    (cd "$VA_ROOT" && yarn install --frozen-lockfile --non-interactive --no-progress)
+  fi
+}
+
 # Python venv for the pure-logic tests (no Frappe inside).
 va_ensure_python() {
   local venv="$VA_ROOT/.venv"
