@@ -196,7 +196,11 @@ export class CallPanel {
     const s = this.session;
     if (!s) return this.close();
     const wasAgent = s.role === "agent";
-    await s.hangUp();
+    try {
+      await s.hangUp();
+    } catch (error) {
+      this.#flash(`Hang-up: ${frappeErrorText(error)}`);
+    }
     if (wasAgent) await this.#opts.api.endCall(s.call, "hangup").catch(() => undefined);
   }
 

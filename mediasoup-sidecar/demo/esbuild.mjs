@@ -17,3 +17,4 @@ await build({
 });
 copyFileSync(`${here}src/index.html`, `${here}dist/index.html`);
 copyFileSync(`${here}src/demo.css`, `${here}dist/demo.css`);
+copyFileSync(`${here}src/favicon.svg`, `${here}dist/favicon.svg`);

@@ -36,7 +36,15 @@ class ConnectError extends Error {
 	}
 }
 
-type Handler<E extends keyof SignalingRequests> = (socket: SignalingSocket, payload: SignalingRequests[E][0]) => Promise<SignalingRequests[E][1]> | SignalingRequests[E][1];
+/**
+ * `afterAck` defers work until the request's ack has been written: a hang-up ends the call,
+ * which pushes the end to every socket and disconnects them, and the caller's ack must go first.
+ */
+type Handler<E extends keyof SignalingRequests> = (
+	socket: SignalingSocket,
+	payload: SignalingRequests[E][0],
+	afterAck: (work: () => void) => void,
+) => Promise<SignalingRequests[E][1]> | SignalingRequests[E][1];
 
 const handlers: { [E in keyof SignalingRequests]: Handler<E> } = {
 	'router:capabilities': (s) => s.data.room.routerCapabilities(),
@@ -64,8 +72,8 @@ const handlers: { [E in keyof SignalingRequests]: Handler<E> } = {
 		await s.data.room.hold(s.data.participant, p.onHold);
 		return {};
 	},
-	'call:hangup': (s) => {
-		s.data.room.hangup(s.data.participant);
+	'call:hangup': (s, _payload, afterAck) => {
+		afterAck(() => s.data.room.hangup(s.data.participant));
 		return {};
 	},
 	'stats:get': async (s) => ({ samples: await s.data.room.stats() }),
@@ -125,7 +133,10 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 					log.warn({ event }, 'event without acknowledgement ignored');
 					return;
 				}
-				void handle(socket, event, payload).then((result) => (ack as (a: Ack<unknown>) => void)(result));
+				void handle(socket, event, payload).then(({ answer, afterAck }) => {
+					(ack as (a: Ack<unknown>) => void)(answer);
+					afterAck?.();
+				});
 			});
 		}
 		socket.onAny((event: string, ...args: unknown[]) => {
@@ -135,7 +146,9 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 		});
 	});
 
-	async function handle(socket: SignalingSocket, event: keyof SignalingRequests, payload: unknown): Promise<Ack<unknown>> {
+	/** The ack to send and, when the request succeeded, the work to do once it is sent. */
+	async function handle(socket: SignalingSocket, event: keyof SignalingRequests, payload: unknown): Promise<{ answer: Ack<unknown>; afterAck?: () => void }> {
+		const later: { work?: () => void } = {};
 		try {
 			const size = Buffer.byteLength(JSON.stringify(payload ?? null) ?? '');
 			if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(MAX_PAYLOAD_BYTES);
@@ -143,11 +156,21 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 			if (!validator) throw new Error(`no validator for ${event}`);
 			const request = assertValid<never>(validator, payload, event);
 			const handler = handlers[event] as Handler<typeof event>;
-			return { ok: true, data: await handler(socket, request) };
+			const data = await handler(socket, request, (work) => (later.work = work));
+			const { work } = later;
+			return { answer: { ok: true, data }, afterAck: work && (() => runAfterAck(socket, event, work)) };
 		} catch (err) {
-			if (err instanceof SidecarError) return { ok: false, error: { code: err.code, message: err.message } };
+			if (err instanceof SidecarError) return { answer: { ok: false, error: { code: err.code, message: err.message } } };
 			logger.error({ err, event, callId: socket.data.room.callId }, 'signaling handler failed');
-			return { ok: false, error: { code: 'internal', message: 'internal error' } };
+			return { answer: { ok: false, error: { code: 'internal', message: 'internal error' } } };
+		}
+	}
+
+	function runAfterAck(socket: SignalingSocket, event: keyof SignalingRequests, work: () => void): void {
+		try {
+			work();
+		} catch (err) {
+			logger.error({ err, event, callId: socket.data.room.callId }, 'runAfterAck() | work after the ack failed');
 		}
 	}
 

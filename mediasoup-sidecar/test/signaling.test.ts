@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signalingDefValidator } from '../src/contracts.js';
 import type { Sidecar } from '../src/Sidecar.js';
+import type { Ack } from '../src/types.js';
 import {
 	assertNoLeaks,
 	connect,
@@ -12,9 +13,9 @@ import {
 	opusRtpParameters,
 	type Party,
 	request,
-
 	startSidecar,
 	tokenFor,
+	waitFor,
 } from './helpers.js';
 
 let sidecar: Sidecar;
@@ -171,4 +172,32 @@ describe('signaling error paths leave the room untouched', () => {
 	});
 });
 
-
+describe('hang-up', () => {
+	it('the party that hangs up gets its {ok:true} before the call ends, every time', async () => {
+		for (let i = 0; i < 20; i++) {
+			const callId = nextCallId();
+			await createRoom(sidecar, callId);
+			const agent = await joinParty(sidecar, callId, `agent-h${i}`, 'agent');
+			const customer = await joinParty(sidecar, callId, `cust-h${i}`, 'customer');
+			// As the demo page and the desk do: a client leaves as soon as it hears that its call is over.
+			const heard: string[] = [];
+			agent.socket.on('call:state', (p) => {
+				heard.push(p.state);
+				if (p.state === 'ended') agent.socket.disconnect();
+			});
+			const ack = await new Promise((resolve) =>
+				agent.socket.timeout(5000).emit('call:hangup', {}, (err: Error | null, answer?: Ack<Record<string, never>>) => {
+					heard.push('ack');
+					resolve(err ? { ok: false, error: { code: 'client', message: err.message } } : answer);
+				}),
+			);
+			expect(ack, `hang-up ${i + 1} of 20`).toEqual({ ok: true, data: {} });
+			await waitFor(() => heard.includes('ended'), 3000, 'call:state ended');
+			expect(heard, 'the ack arrives before the end of the call').toEqual(['ack', 'ended']);
+			// The other side still hears the end, and both sockets are closed by the sidecar.
+			await waitFor(() => customer.pushes.some((p) => p.event === 'call:state' && (p.payload as { state: string }).state === 'ended'), 3000, 'call:state ended');
+			await waitFor(() => agent.socket.disconnected && customer.socket.disconnected, 3000, 'sockets closed');
+			expect(sink.states(callId).at(-1)).toBe('ended(hangup)');
+		}
+	});
+});

@@ -2,7 +2,7 @@
 // customer (the real /call page) and a listen-only supervisor, three Chromiums
 // with fake microphones; audio is checked through each page's getStats().
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { counters, growth, openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { counters, growth, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 let sidecar: RunningSidecar;
@@ -133,6 +133,10 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await waitStatus(customer.page, "ended");
     await waitStatus(supervisor.page, "ended");
     await expect.poll(() => customer.page.locator('[data-ref="alertDetail"]').textContent()).toBe("The other side hung up.");
+    // No side shows an error: the agent's own hang-up is answered before the call ends.
+    expect(await panelEnding(agent.page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
+    expect(await panelEnding(customer.page)).toEqual({ title: "Call ended", detail: "The other side hung up.", isError: false });
+    expect((await panelEnding(supervisor.page)).isError).toBe(false);
     await expect.poll(() => frappe.calls.some((c) => c.method === "end_call" && c.args.call === callId && c.args.reason === "hangup")).toBe(true);
     const ended = await sidecar.api<{ state: string; endReason?: string }>("GET", `/api/rooms/${callId}`);
     expect([404, 200]).toContain(ended.status);

@@ -1,7 +1,7 @@
 // Each failure the call panel can meet, in a real Chromium against the real
 // sidecar: the message the user reads and the state left behind.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { counters, growth, openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { counters, growth, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 let sidecar: RunningSidecar;
@@ -82,8 +82,11 @@ describe("call panel failures", () => {
       await expect
         .poll(async () => (await growth(agentPage, 1000)).packetsReceived, { timeout: 15_000 })
         .toBeGreaterThan(20);
-      await agentPage.getByRole("button", { name: "Hang up" }).click();
-      await waitStatus(customer.page, "ended");
+      // The customer hangs up (the agent does in call-panel-call): neither side shows an error.
+      await customer.page.getByRole("button", { name: "Hang up" }).click();
+      await waitStatus(agentPage, "ended");
+      expect(await panelEnding(customer.page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
+      expect(await panelEnding(agentPage)).toEqual({ title: "Call ended", detail: "The other side hung up.", isError: false });
     } finally {
       await customer.close();
     }

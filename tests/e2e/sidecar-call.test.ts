@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSidecar, loadConfig, type Sidecar } from "../../mediasoup-sidecar/dist/index.js";
-import { openParty, shot, type CallBrowser } from "./support/call-browser";
+import { failedRequests, openParty, shot, type CallBrowser } from "./support/call-browser";
 import { ROOT } from "./support/call-harness";
 
 const SECRET = "e2e-sidecar-demo-secret-0123456789";
@@ -19,6 +19,29 @@ interface Inbound {
 
 function inbound(page: Page): Promise<Inbound | null> {
   return page.evaluate(() => (window as unknown as { sidecarDemo: { inbound: () => Promise<Inbound> | null } }).sidecarDemo.inbound());
+}
+
+/** The demo's error line: hidden when nothing went wrong. */
+async function shownError(page: Page): Promise<string | null> {
+  const box = page.locator("#error");
+  return (await box.isVisible()) ? await box.textContent() : null;
+}
+
+/** A's tab starts a call, B's tab opens the invite link; resolves with the call id once both are connected. */
+async function startCallBetween(a: Page, b: Page): Promise<string> {
+  const link = a.locator("#invite-link");
+  const previous = await link.inputValue();
+  await a.getByRole("button", { name: "Start a call" }).click();
+  await expect.poll(async () => { const value = await link.inputValue(); return value !== previous && value.includes("token="); }, { timeout: 10_000 }).toBe(true);
+  const callId = (await a.locator("#call-id").textContent()) ?? "";
+  expect(callId).toMatch(/^demo-/);
+  await b.goto(await link.inputValue());
+  for (const page of [a, b]) {
+    await page.locator(`#call-id:text-is("${callId}")`).waitFor({ timeout: 10_000 });
+    await page.locator('#state[data-state="connected"]').waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.locator("#participants li").count(), { timeout: 5_000 }).toBe(2);
+  }
+  return callId;
 }
 
 async function packetsOver(page: Page, ms: number): Promise<number> {
@@ -63,6 +86,7 @@ describe("sidecar demo page: two browsers, one call", () => {
     const a = await openParty();
     const b = await openParty();
     parties.push(a, b);
+    const failed = [a, b].map(({ page }) => failedRequests(page));
 
     await a.page.goto(`${sidecar.url}/demo/`);
     await a.page.getByRole("button", { name: "Start a call" }).click();
@@ -105,6 +129,12 @@ describe("sidecar demo page: two browsers, one call", () => {
     await b.page.locator("#hangup").focus();
     await b.page.keyboard.press("Enter");
     for (const { page } of [a, b]) await page.locator('#state[data-state="ended"]').waitFor({ timeout: 10_000 });
+    expect(await b.page.locator("#state").textContent()).toBe("ended (hangup)");
+    // Neither side shows an error after a hang-up (the hang-up's own answer arrives before the end).
+    await b.page.waitForTimeout(500);
+    expect(await shownError(a.page)).toBeNull();
+    expect(await shownError(b.page)).toBeNull();
+    expect(failed.flat()).toEqual([]);
     const status = await sidecar.callStatus(callId);
     expect(status.state).toBe("ended");
     expect(status.endReason).toBe("hangup");
@@ -112,5 +142,50 @@ describe("sidecar demo page: two browsers, one call", () => {
     // Router close reaches the worker as a notification: give it a moment.
     const worker = sidecar.pool.slots[0]!.worker;
     await expect.poll(async () => (await worker.dump()).routerIds, { timeout: 3_000 }).toEqual([]);
+  });
+
+  it("a finished call lets either tab start another without reloading; no error after either side hangs up, no failed request", { timeout: 90_000 }, async () => {
+    const a = await openParty();
+    const b = await openParty();
+    parties.push(a, b);
+    const failed = [a, b].map(({ page }) => failedRequests(page));
+    await a.page.goto(`${sidecar.url}/demo/`);
+    // Headless Chromium asks for no favicon by itself: check that the page names one and that it is served.
+    const icon = await a.page.locator('link[rel="icon"]').getAttribute("href");
+    expect(icon, "the page declares its icon").toBeTruthy();
+    expect((await a.page.request.get(new URL(icon ?? "", a.page.url()).href)).status()).toBe(200);
+
+    // First call: A hangs up.
+    const first = await startCallBetween(a.page, b.page);
+    // Marks the documents: a reload would lose them.
+    for (const { page } of [a, b]) await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+    await a.page.getByRole("button", { name: "Hang up" }).click();
+    for (const { page } of [a, b]) await page.locator('#state[data-state="ended"]').waitFor({ timeout: 10_000 });
+    expect(await a.page.locator("#state").textContent()).toBe("ended (hangup)");
+    await a.page.waitForTimeout(500);
+    expect(await shownError(a.page)).toBeNull();
+    expect(await shownError(b.page)).toBeNull();
+    expect((await sidecar.callStatus(first)).endReason).toBe("hangup");
+
+    // Second call from the same tabs: A starts it again, B opens the new link (same document, new fragment).
+    const second = await startCallBetween(a.page, b.page);
+    expect(second).not.toBe(first);
+    for (const { page } of [a, b]) expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+    expect(await a.page.locator("#participants li").allTextContents()).toHaveLength(2);
+    await expect.poll(async () => (await inbound(a.page))?.packetsReceived ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await packetsOver(b.page, 1500)).toBeGreaterThan(30);
+    await shot(a.page, "sidecar-demo-second-call");
+
+    // B hangs up this time.
+    await b.page.getByRole("button", { name: "Hang up" }).click();
+    for (const { page } of [a, b]) await page.locator('#state[data-state="ended"]').waitFor({ timeout: 10_000 });
+    await b.page.waitForTimeout(500);
+    expect(await shownError(a.page)).toBeNull();
+    expect(await shownError(b.page)).toBeNull();
+    expect((await sidecar.callStatus(second)).endReason).toBe("hangup");
+    // The start button is back for a third call.
+    expect(await a.page.getByRole("button", { name: "Start a call" }).isEnabled()).toBe(true);
+    await shot(a.page, "sidecar-demo-after-second-call");
+    expect(failed.flat()).toEqual([]);
   });
 });

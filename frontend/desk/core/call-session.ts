@@ -474,11 +474,21 @@ export class CallSession {
     return counters;
   }
 
-  /** Our hang-up: the sidecar ends the call for every party (a supervisor only leaves). */
+  /**
+   * Our hang-up: the sidecar ends the call for every party (a supervisor only leaves).
+   * It answers before it ends the call, so a refused or unanswered hang-up is an error
+   * the caller shows; the call is left here either way.
+   */
   async hangUp(): Promise<void> {
     if (this.#closed) return;
-    if (this.#socket?.connected) {
-      await this.#request("call:hangup", {}).catch(() => undefined);
+    try {
+      if (this.#socket?.connected) await this.#request("call:hangup", {});
+    } catch (error) {
+      // Closed meanwhile (the call ended on its own, or close() was called): nothing was left to hang up.
+      const closedMeanwhile = this.#closed;
+      this.#end({ kind: "hangup" });
+      if (!closedMeanwhile) throw error;
+      return;
     }
     this.#end({ kind: "hangup" });
   }

@@ -47,6 +47,7 @@ class DemoCallView {
 		el('call-card').hidden = false;
 		el('call-id').textContent = this.callId;
 		this.setState('connecting…');
+		this.renderParticipants();
 		// The microphone first, as the desk does: nothing is signalled for a caller who cannot speak.
 		const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
 		const track = stream.getAudioTracks()[0];
@@ -153,12 +154,12 @@ class DemoCallView {
 
 	async hangup(): Promise<void> {
 		try {
+			// The sidecar answers before it ends the call, so the answer arrives before the end is pushed.
 			await this.request('call:hangup', {});
 		} catch (e) {
-			// The call may already be over (the other side hung up first); say so, but leave anyway.
 			showError(`Hang-up: ${e instanceof Error ? e.message : String(e)}`);
 		}
-		this.end();
+		this.end('hangup');
 	}
 
 	/** Inbound audio RTP of this tab, summed over every receiving RTCPeerConnection (also read by the e2e test). */
@@ -254,6 +255,7 @@ class DemoCallView {
 		this.closed = true;
 		if (reason) this.setState('ended', reason);
 		for (const t of this.timers) clearInterval(t);
+		el('meter-bar').style.width = '0%';
 		this.producer?.track?.stop();
 		this.sendTransport?.close();
 		this.recvTransport?.close();
@@ -261,6 +263,9 @@ class DemoCallView {
 		this.socket?.disconnect();
 		el<HTMLButtonElement>('mute').disabled = true;
 		el<HTMLButtonElement>('hangup').disabled = true;
+		// The call card stays to show how the call ended; another call can start from here.
+		el('start-card').hidden = false;
+		el<HTMLButtonElement>('start').disabled = false;
 	}
 }
 
@@ -281,16 +286,22 @@ async function startCall(): Promise<void> {
 		const call = (await res.json()) as DemoCall;
 		const link = new URL(location.href);
 		link.hash = new URLSearchParams({ call: call.callId, token: call.customer.token }).toString();
-		el<HTMLInputElement>('invite-link').value = link.toString();
-		el('invite').hidden = false;
-		await run(call.callId, call.agent.token);
+		await run(call.callId, call.agent.token, link.toString());
 	} catch (e) {
 		button.disabled = false;
 		showError(`Could not start a call: ${e instanceof Error ? e.message : String(e)}`);
 	}
 }
 
-async function run(callId: string, token: string): Promise<void> {
+/** Starts a call view in a card cleared of the previous call. */
+async function run(callId: string, token: string, inviteLink?: string): Promise<void> {
+	el('error').hidden = true;
+	el<HTMLInputElement>('invite-link').value = inviteLink ?? '';
+	el('invite').hidden = inviteLink === undefined;
+	el<HTMLButtonElement>('mute').textContent = 'Mute';
+	el('mute').setAttribute('aria-pressed', 'false');
+	for (const id of ['in-packets', 'in-lost']) el(id).textContent = '0';
+	for (const id of ['in-jitter', 'sfu-quality']) el(id).textContent = '–';
 	current = new DemoCallView(callId, token);
 	await current.join().catch((e: unknown) => current?.fail(e instanceof Error ? e.message : String(e)));
 }

@@ -61,6 +61,32 @@ export async function growth(page: Page, ms: number): Promise<Counters> {
   };
 }
 
+/**
+ * Records every request of the page that failed or was answered with an error
+ * status (a missing favicon, a bundle that 404s); a test expects it to stay empty.
+ */
+export function failedRequests(page: Page): string[] {
+  const failed: string[] = [];
+  page.on("requestfailed", (request) => {
+    failed.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? "failed"}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) failed.push(`${response.request().method()} ${response.url()}: HTTP ${response.status()}`);
+  });
+  return failed;
+}
+
+/** The call panel's alert after the call ended: its text, and whether it is styled as an error. */
+export async function panelEnding(page: Page): Promise<{ title: string | null; detail: string | null; isError: boolean }> {
+  const alert = page.locator(".va-cp-alert");
+  await alert.and(page.locator(":not([hidden])")).waitFor();
+  return {
+    title: await page.locator('[data-ref="alertTitle"]').textContent(),
+    detail: await page.locator('[data-ref="alertDetail"]').textContent(),
+    isError: ((await alert.getAttribute("class")) ?? "").split(/\s+/).includes("va-cp-alert-error"),
+  };
+}
+
 export function panelStatus(page: Page): Promise<string | null> {
   return page.locator(".va-call-panel").getAttribute("data-status");
 }
