@@ -2,7 +2,8 @@
 // (it carries the session's CSRF token). Errors come back as a FrappeCallError holding Frappe's
 // sentence, and `silent: true` keeps the desk from also showing it in a dialog: the bundle shows
 // it where it happened.
-import { FrappeCallError, parseServerMessages, type MethodCaller } from "./frappe-call";
+import type { MethodCaller } from "./frappe-call";
+import { FrappeCallError, parseServerMessages } from "./frappe-errors";
 
 /** The part of `frappe.call`'s options a bundle uses. */
 export interface DeskCallOptions {

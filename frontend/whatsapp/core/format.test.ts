@@ -28,9 +28,10 @@ describe("formatMessageTime", () => {
 describe("formatBytes", () => {
   it.each([
     [512, "512 B"],
-    [820_000, "820 KB"],
-    [4_200_000, "4.2 MB"],
-    [16_000_000, "16 MB"],
+    [820 * 1024, "820 KB"],
+    [4.2 * 1024 * 1024, "4.2 MB"],
+    [5 * 1024 * 1024, "5 MB"],
+    [16 * 1024 * 1024, "16 MB"],
     [null, ""],
     [-1, ""],
   ])("%s -> %s", (n, text) => expect(formatBytes(n)).toBe(text));

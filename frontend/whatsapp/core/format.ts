@@ -49,11 +49,11 @@ export function formatFullTime(iso: string | null | undefined, timeZone = userTi
   return new Intl.DateTimeFormat(locale, { timeZone, dateStyle: "medium", timeStyle: "short" }).format(at);
 }
 
-/** "820 KB", "4.2 MB" */
+/** "820 KB", "4.2 MB" (binary units, as Frappe and WhatsApp's limits count them) */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "";
-  if (bytes < 1000) return __("{0} B", [bytes]);
-  if (bytes < 1_000_000) return __("{0} KB", [Math.round(bytes / 1000)]);
-  const mb = bytes / 1_000_000;
-  return __("{0} MB", [mb < 10 ? mb.toFixed(1) : Math.round(mb)]);
+  if (bytes < 1024) return __("{0} B", [bytes]);
+  if (bytes < 1024 * 1024) return __("{0} KB", [Math.round(bytes / 1024)]);
+  const mb = bytes / (1024 * 1024);
+  return __("{0} MB", [mb < 10 ? Math.round(mb * 10) / 10 : Math.round(mb)]);
 }

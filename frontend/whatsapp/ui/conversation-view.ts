@@ -1,0 +1,736 @@
+// One conversation: its history (paged backwards, live pushes merged in), the 24-hour window,
+// and what can be sent now (a text, a file, options; only a template once the window has closed).
+import { __ } from "../../shared/i18n";
+import type { WhatsAppApi } from "../core/api";
+import { MessageHistory } from "../core/history";
+import { conversationTitle, formatWaId } from "../core/inbox-state";
+import { ACCEPTED_TYPES, attachmentProblem } from "../core/media";
+import { formatBytes } from "../core/format";
+import type { Conversation, Message, WhatsAppUpdate } from "../core/types";
+import { closedWindowText, nextWindowTick, windowState, windowText, type WindowState } from "../core/window";
+import { Dialog } from "./dialog";
+import { debounce, errorText, h, icon, rovingFocus, throttle, uid } from "./dom";
+import { InteractiveComposer } from "./interactive-composer";
+import { renderMessage, type MessageContext } from "./message-item";
+import { formUrl, userName } from "./realtime";
+import { TemplatePicker } from "./template-picker";
+
+const PAGE = 30;
+const TYPING_EVERY_MS = 20_000;
+const NEAR_BOTTOM_PX = 80;
+const PARTY_DOCTYPES = ["Contact", "Lead", "Customer", "CRM Lead", "CRM Deal"];
+
+export interface ConversationViewOptions {
+  api: WhatsAppApi;
+  conversation: Conversation;
+  /** The session user (frappe.session.user), for "Assign to me". */
+  me: string;
+  /** Assignment controls (the shared inbox). */
+  showAssignment?: boolean;
+  /** A "back" button (the inbox on a narrow screen). */
+  onBack?(): void;
+  /** The conversation changed (read, assigned, linked, new message): lists beside it follow. */
+  onConversation?(conversation: Conversation): void;
+  /** Open the template picker at once when only a template can be sent (a conversation just started). */
+  offerTemplate?: boolean;
+  /** Users to offer in "Assign to…" (those seen in the inbox). */
+  knownUsers?(): string[];
+}
+
+export class ConversationView {
+  readonly root: HTMLElement;
+  #opts: ConversationViewOptions;
+  #conversation: Conversation;
+  #history = new MessageHistory();
+  #items = new Map<string, HTMLLIElement>();
+  #el: Record<string, HTMLElement> = {};
+  #active = false;
+  #destroyed = false;
+  #loadingOlder = false;
+  #sending = false;
+  #replyTo: Message | null = null;
+  #attachment: File | null = null;
+  #window: WindowState;
+  #windowTimer: ReturnType<typeof setTimeout> | undefined;
+  #openDialog: Dialog | null = null;
+  #observer: IntersectionObserver | undefined;
+  #typing: () => void;
+  #markReadSoon: ReturnType<typeof debounce>;
+  #roving: { refresh(): void };
+  #onVisibility = (): void => {
+    if (document.visibilityState === "visible") this.#maybeMarkRead();
+  };
+
+  constructor(opts: ConversationViewOptions) {
+    this.#opts = opts;
+    this.#conversation = opts.conversation;
+    this.#window = windowState(opts.conversation.window_ends_at, Date.now());
+    this.#typing = throttle(() => void opts.api.typing(this.#conversation.name).catch(() => undefined), TYPING_EVERY_MS);
+    this.#markReadSoon = debounce(() => this.#maybeMarkRead(), 600);
+    this.root = this.#build();
+    this.#roving = rovingFocus(this.#ref("messages"), "li.va-wa-msg");
+    document.addEventListener("visibilitychange", this.#onVisibility);
+    this.#renderHeader();
+    this.#renderWindow();
+  }
+
+  get name(): string {
+    return this.#conversation.name;
+  }
+
+  get conversation(): Conversation {
+    return this.#conversation;
+  }
+
+  /** Loads the latest page; marks the conversation read once it is shown. */
+  async load(): Promise<void> {
+    const list = this.#ref("messages");
+    list.setAttribute("aria-busy", "true");
+    this.#ref("state").textContent = __("Loading messages…");
+    this.#ref("state").hidden = false;
+    try {
+      const page = await this.#opts.api.getMessages(this.#conversation.name, null, PAGE);
+      if (this.#destroyed) return;
+      this.#setConversation(page.conversation, false);
+      this.#history.addPage(page);
+      this.#renderAll();
+      this.#ref("state").hidden = true;
+      this.#scrollToBottom();
+      this.#maybeMarkRead();
+      if (this.#opts.offerTemplate && !this.#window.open) this.openTemplatePicker();
+    } catch (error) {
+      if (this.#destroyed) return;
+      const state = this.#ref("state");
+      state.replaceChildren(
+        h("span", {}, errorText(error, __("The messages could not be loaded."))),
+        " ",
+        this.#button(__("Try again"), () => void this.load()),
+      );
+      state.hidden = false;
+    } finally {
+      list.removeAttribute("aria-busy");
+    }
+  }
+
+  /** Shown (or hidden) to the user: only a shown conversation is marked read. */
+  setActive(active: boolean): void {
+    this.#active = active;
+    if (active) this.#maybeMarkRead();
+  }
+
+  /** A `whatsapp_update` push. */
+  applyUpdate(update: WhatsAppUpdate): void {
+    if (this.#destroyed || update.conversation.name !== this.#conversation.name) return;
+    this.#setConversation(update.conversation, true);
+    if (update.message) this.#applyMessage(update.message, true);
+  }
+
+  /** Focus the message box (or the template button when the window is closed). */
+  focusComposer(): void {
+    if (this.#window.open) this.#ref("text").focus();
+    else this.#ref("chooseTemplate").focus();
+  }
+
+  openTemplatePicker(): void {
+    this.#openDialog?.close();
+    const picker = new TemplatePicker({
+      api: this.#opts.api,
+      conversation: this.#conversation.name,
+      note: this.#window.open ? undefined : closedWindowText(this.#window),
+      onSent: (message) => this.#sent(message),
+      onClose: () => {
+        if (this.#openDialog === picker.dialog) this.#openDialog = null;
+      },
+    });
+    this.#openDialog = picker.dialog;
+    picker.open();
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearTimeout(this.#windowTimer);
+    this.#markReadSoon.cancel();
+    this.#observer?.disconnect();
+    this.#openDialog?.close();
+    document.removeEventListener("visibilitychange", this.#onVisibility);
+    this.root.remove();
+  }
+
+  // --- building -------------------------------------------------------------------------------
+
+  #ref(name: string): HTMLElement {
+    const el = this.#el[name];
+    if (!el) throw new Error(`conversation view element ${name} missing`);
+    return el;
+  }
+
+  #keep<T extends HTMLElement>(name: string, el: T): T {
+    this.#el[name] = el;
+    return el;
+  }
+
+  #button(label: string, onClick: () => void, cls = "btn btn-default btn-xs va-wa-btn", extra: Record<string, string> = {}): HTMLButtonElement {
+    const b = h("button", { type: "button", class: cls, ...extra }, label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  #build(): HTMLElement {
+    const titleId = uid("conv-title");
+    const hintId = uid("conv-hint");
+    const back = this.#opts.onBack
+      ? h("button", { type: "button", class: "btn btn-default btn-sm va-wa-btn va-wa-icon-btn va-wa-back", "aria-label": __("Back to the list") }, icon("back"))
+      : null;
+    back?.addEventListener("click", () => this.#opts.onBack?.());
+    const head = h(
+      "header",
+      { class: "va-wa-conv-head" },
+      back,
+      h("div", { class: "va-wa-conv-heading" }, this.#keep("title", h("h3", { class: "va-wa-conv-title", id: titleId })), this.#keep("subtitle", h("p", { class: "va-wa-conv-sub" }))),
+      this.#keep("actions", h("div", { class: "va-wa-conv-actions" })),
+    );
+    const windowLine = this.#keep("window", h("p", { class: "va-wa-window", "data-open": "false" }));
+    const older = this.#keep("older", h("button", { type: "button", class: "btn btn-default btn-xs va-wa-btn va-wa-older", hidden: true }, __("Load earlier messages")));
+    older.addEventListener("click", () => void this.#loadOlder());
+    const start = this.#keep("start", h("p", { class: "va-wa-start", hidden: true }, __("Start of the conversation")));
+    const messages = this.#keep(
+      "messages",
+      h("ol", { class: "va-wa-messages", "aria-label": __("Messages"), "aria-describedby": hintId }),
+    );
+    messages.addEventListener("keydown", (event) => this.#onMessageKey(event));
+    messages.addEventListener("click", (event) => {
+      const button = (event.target as HTMLElement).closest<HTMLElement>('[data-action="reply"]');
+      const li = button?.closest<HTMLElement>("li.va-wa-msg");
+      if (li?.dataset.name) this.#startReply(li.dataset.name);
+    });
+    const state = this.#keep("state", h("p", { class: "va-wa-state", role: "status" }));
+    const scroller = this.#keep("scroller", h("div", { class: "va-wa-scroll" }, older, start, state, messages));
+    scroller.addEventListener("scroll", () => {
+      if (this.#nearBottom()) this.#ref("newBelow").hidden = true;
+    });
+    const newBelow = this.#keep("newBelow", h("button", { type: "button", class: "va-wa-new-below", hidden: true }, __("New messages below")));
+    newBelow.addEventListener("click", () => {
+      this.#scrollToBottom();
+      newBelow.hidden = true;
+    });
+    const announcer = this.#keep("announcer", h("p", { class: "va-wa-sr", role: "status", "aria-live": "polite" }));
+
+    const root = h(
+      "section",
+      { class: "va-wa va-wa-conv", "aria-labelledby": titleId, "data-conversation": this.#conversation.name },
+      head,
+      windowLine,
+      h("div", { class: "va-wa-history" }, scroller, newBelow),
+      h("p", { class: "va-wa-sr", id: hintId }, __("Arrow keys move between messages; R replies to the focused one.")),
+      announcer,
+      this.#buildComposer(),
+      this.#buildClosed(),
+    );
+    if (typeof IntersectionObserver === "function") {
+      this.#observer = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) void this.#loadOlder();
+      }, { root: scroller, rootMargin: "120px 0px 0px 0px" });
+      this.#observer.observe(older);
+    }
+    return root;
+  }
+
+  #buildComposer(): HTMLElement {
+    const textId = uid("text");
+    const text = this.#keep(
+      "text",
+      h("textarea", { id: textId, class: "form-control va-wa-input va-wa-textarea", rows: 1, placeholder: __("Type a message"), "aria-label": __("Message"), "aria-keyshortcuts": "Enter", maxlength: 4096 }),
+    ) as HTMLTextAreaElement;
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this.#sendText();
+      } else if (event.key === "Escape" && (this.#replyTo || this.#attachment)) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.#setReply(null);
+        this.#setAttachment(null);
+      }
+    });
+    text.addEventListener("input", () => {
+      this.#autosize();
+      if (text.value.trim() && this.#window.open) this.#typing();
+    });
+    text.addEventListener("paste", (event) => {
+      const file = [...(event.clipboardData?.files ?? [])][0];
+      if (file) {
+        event.preventDefault();
+        this.#setAttachment(file);
+      }
+    });
+    const file = this.#keep("file", h("input", { type: "file", class: "va-wa-file-input", accept: ACCEPTED_TYPES, tabindex: -1, "aria-hidden": "true" })) as HTMLInputElement;
+    file.addEventListener("change", () => {
+      const chosen = file.files?.[0] ?? null;
+      file.value = "";
+      if (chosen) this.#setAttachment(chosen);
+    });
+    const attach = h("button", { type: "button", class: "btn btn-default btn-sm va-wa-btn va-wa-icon-btn", "aria-label": __("Attach a file"), title: __("Attach a file") }, icon("attach"));
+    attach.addEventListener("click", () => file.click());
+    const template = h("button", { type: "button", class: "btn btn-default btn-sm va-wa-btn va-wa-icon-btn", "aria-label": __("Send a template"), title: __("Send a template") }, icon("template"));
+    template.addEventListener("click", () => this.openTemplatePicker());
+    const options = h("button", { type: "button", class: "btn btn-default btn-sm va-wa-btn va-wa-icon-btn", "aria-label": __("Send buttons or a list"), title: __("Send buttons or a list") }, icon("list"));
+    options.addEventListener("click", () => this.#openInteractive());
+    const send = this.#keep("send", h("button", { type: "submit", class: "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary va-wa-send", "aria-label": __("Send") }, icon("send"), h("span", { class: "va-wa-send-label" }, __("Send"))));
+    const form = h("form", { class: "va-wa-compose-row" }, attach, template, options, text, send, file);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.#sendText();
+    });
+    const replyBar = this.#keep("replyBar", h("div", { class: "va-wa-reply-bar", hidden: true }));
+    const attachmentBar = this.#keep("attachmentBar", h("div", { class: "va-wa-attachment-bar", hidden: true }));
+    const alert = this.#keep("alert", h("p", { class: "va-wa-alert va-wa-alert-error", role: "alert", hidden: true }));
+    return this.#keep("composer", h("div", { class: "va-wa-composer" }, replyBar, attachmentBar, alert, form));
+  }
+
+  #buildClosed(): HTMLElement {
+    const choose = this.#keep(
+      "chooseTemplate",
+      h("button", { type: "button", class: "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary" }, icon("template", 14), __("Choose a template")),
+    );
+    choose.addEventListener("click", () => this.openTemplatePicker());
+    return this.#keep(
+      "closed",
+      h(
+        "div",
+        { class: "va-wa-closed", hidden: true, "data-ref": "closed-window" },
+        h("p", { class: "va-wa-closed-title" }, __("Only a template can be sent")),
+        this.#keep("closedText", h("p", { class: "va-wa-closed-text" })),
+        choose,
+      ),
+    );
+  }
+
+  // --- conversation and window ------------------------------------------------------------------
+
+  #setConversation(conversation: Conversation, notify: boolean): void {
+    const before = this.#conversation;
+    this.#conversation = conversation;
+    this.#renderHeader();
+    this.#renderWindow();
+    if (notify || before !== conversation) this.#opts.onConversation?.(conversation);
+  }
+
+  #renderHeader(): void {
+    const c = this.#conversation;
+    this.#ref("title").textContent = conversationTitle(c);
+    const sub = this.#ref("subtitle");
+    const parts: (Node | string)[] = [formatWaId(c.wa_id), " · ", c.account_title];
+    if (c.party) {
+      parts.push(" · ", h("a", { href: formUrl(c.party.doctype, c.party.name), class: "va-wa-party" }, `${__(c.party.doctype)}: ${c.party.title}`));
+    }
+    if (c.profile_name && c.party && c.profile_name !== c.party.title) parts.push(" · ", h("span", { title: __("WhatsApp profile name") }, `~${c.profile_name}`));
+    sub.replaceChildren(...parts);
+    this.#renderActions();
+  }
+
+  #renderActions(): void {
+    const c = this.#conversation;
+    const actions = this.#ref("actions");
+    const items: HTMLElement[] = [];
+    if (this.#opts.showAssignment) {
+      const assigned = c.assigned_to
+        ? h("span", { class: "va-wa-assignee", "data-assigned": c.assigned_to }, c.assigned_to === this.#opts.me ? __("Assigned to you") : __("Assigned to {0}", [userName(c.assigned_to)]))
+        : h("span", { class: "va-wa-assignee", "data-assigned": "" }, __("Unassigned"));
+      items.push(assigned);
+      if (c.assigned_to !== this.#opts.me) items.push(this.#button(__("Assign to me"), () => void this.#assign(this.#opts.me)));
+      if (c.assigned_to) items.push(this.#button(__("Unassign"), () => void this.#assign(null)));
+      items.push(this.#button(__("Assign to…"), () => this.#openAssign()));
+    }
+    items.push(this.#button(c.party ? __("Link to another record") : __("Link to a record"), () => this.#openLink()));
+    actions.replaceChildren(...items);
+  }
+
+  #renderWindow(): void {
+    clearTimeout(this.#windowTimer);
+    const now = Date.now();
+    const wasOpen = this.#window.open;
+    this.#window = windowState(this.#conversation.window_ends_at, now);
+    const line = this.#ref("window");
+    line.textContent = windowText(this.#window, now);
+    line.dataset.open = String(this.#window.open);
+    line.dataset.soon = String(this.#window.open && this.#window.remainingMs < 60 * 60_000);
+    this.#ref("composer").hidden = !this.#window.open;
+    this.#ref("closed").hidden = this.#window.open;
+    this.#ref("closedText").textContent = this.#window.open ? "" : closedWindowText(this.#window);
+    if (wasOpen && !this.#window.open && this.root?.contains(document.activeElement) && document.activeElement === this.#el.text) {
+      this.#ref("chooseTemplate").focus();
+    }
+    if (!this.#destroyed) this.#windowTimer = setTimeout(() => this.#renderWindow(), nextWindowTick(this.#window));
+  }
+
+  // --- history ------------------------------------------------------------------------------
+
+  #context(): MessageContext {
+    return {
+      now: Date.now(),
+      textOfWamid: (wamid) => this.#history.findByWamid(wamid)?.text ?? null,
+    };
+  }
+
+  #renderAll(): void {
+    const ctx = this.#context();
+    const list = this.#ref("messages");
+    this.#items.clear();
+    list.replaceChildren(
+      ...this.#history.messages.map((m) => {
+        const li = renderMessage(m, ctx);
+        this.#items.set(m.name, li);
+        return li;
+      }),
+    );
+    this.#ref("older").hidden = !this.#history.hasMore;
+    this.#ref("start").hidden = this.#history.hasMore || !this.#history.messages.length;
+    if (!this.#history.messages.length) {
+      this.#ref("state").textContent = __("No messages yet.");
+      this.#ref("state").hidden = false;
+    }
+    this.#roving.refresh();
+  }
+
+  /** Places one message's element where the history has it, replacing its old element. */
+  #place(message: Message): HTMLLIElement {
+    const list = this.#ref("messages");
+    const old = this.#items.get(message.name);
+    const hadFocus = old !== undefined && old.contains(document.activeElement);
+    const li = renderMessage(message, this.#context());
+    old?.remove();
+    this.#items.set(message.name, li);
+    const ordered = this.#history.messages;
+    const at = ordered.findIndex((m) => m.name === message.name);
+    const next = ordered.slice(at + 1).find((m) => this.#items.has(m.name));
+    list.insertBefore(li, next ? (this.#items.get(next.name) as HTMLLIElement) : null);
+    if (hadFocus) {
+      li.tabIndex = 0;
+      li.focus();
+    }
+    return li;
+  }
+
+  #applyMessage(message: Message, live: boolean): void {
+    const wasNearBottom = this.#nearBottom();
+    const result = this.#history.apply(message);
+    if (result === "unchanged") return;
+    const kept = this.#history.get(message.name) as Message;
+    this.#place(kept);
+    this.#ref("state").hidden = true;
+    this.#ref("start").hidden = this.#history.hasMore;
+    this.#roving.refresh();
+    if (result === "added") {
+      if (kept.direction === "outbound" || wasNearBottom) this.#scrollToBottom();
+      else this.#ref("newBelow").hidden = false;
+      if (live && kept.direction === "inbound") {
+        this.#announce(__("New message from {0}: {1}", [conversationTitle(this.#conversation), kept.text ?? __(kept.kind)]));
+        this.#markReadSoon();
+      }
+    } else if (kept.status === "failed" && kept.error?.message) {
+      this.#announce(__("Message not delivered: {0}", [kept.error.message]));
+    }
+  }
+
+  async #loadOlder(): Promise<void> {
+    if (this.#loadingOlder || !this.#history.hasMore || this.#destroyed) return;
+    this.#loadingOlder = true;
+    const older = this.#ref("older");
+    older.textContent = __("Loading…");
+    const scroller = this.#ref("scroller");
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    try {
+      const page = await this.#opts.api.getMessages(this.#conversation.name, this.#history.cursor, PAGE);
+      if (this.#destroyed) return;
+      const added = this.#history.addPage(page);
+      for (const m of added) this.#place(m);
+      older.hidden = !this.#history.hasMore;
+      this.#ref("start").hidden = this.#history.hasMore;
+      this.#roving.refresh();
+      scroller.scrollTop = scroller.scrollHeight - fromBottom;
+    } catch (error) {
+      this.#showAlert(errorText(error, __("Earlier messages could not be loaded.")));
+    } finally {
+      older.textContent = __("Load earlier messages");
+      this.#loadingOlder = false;
+    }
+  }
+
+  #nearBottom(): boolean {
+    const s = this.#el.scroller;
+    if (!s) return true;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  #scrollToBottom(): void {
+    const s = this.#ref("scroller");
+    s.scrollTop = s.scrollHeight;
+  }
+
+  #announce(text: string): void {
+    const a = this.#ref("announcer");
+    a.textContent = "";
+    // A new text node each time, so the same words are announced again.
+    setTimeout(() => (a.textContent = text), 50);
+  }
+
+  #onMessageKey(event: KeyboardEvent): void {
+    const li = (event.target as HTMLElement).closest<HTMLElement>("li.va-wa-msg");
+    if (!li || li !== event.target) return;
+    if (event.key === "r" || event.key === "R" || event.key === "Enter") {
+      const name = li.dataset.name;
+      if (name && this.#history.get(name)?.wamid) {
+        event.preventDefault();
+        this.#startReply(name);
+      }
+    }
+  }
+
+  #maybeMarkRead(): void {
+    if (!this.#active || this.#destroyed || !this.#history.loaded) return;
+    if (this.#conversation.unread_count <= 0) return;
+    if (typeof document !== "undefined" && document.visibilityState === "hidden") return;
+    this.#opts.api
+      .markRead(this.#conversation.name)
+      .then((c) => {
+        if (!this.#destroyed) this.#setConversation(c, true);
+      })
+      .catch(() => undefined);
+  }
+
+  // --- composing and sending ----------------------------------------------------------------
+
+  #startReply(name: string): void {
+    const message = this.#history.get(name);
+    if (!message?.wamid || !this.#window.open) return;
+    this.#setReply(message);
+    this.#ref("text").focus();
+  }
+
+  #setReply(message: Message | null): void {
+    this.#replyTo = message;
+    const bar = this.#ref("replyBar");
+    if (!message) {
+      bar.hidden = true;
+      bar.replaceChildren();
+      return;
+    }
+    const cancel = h("button", { type: "button", class: "btn btn-default btn-xs va-wa-btn va-wa-icon-btn", "aria-label": __("Cancel the reply") }, icon("close", 12));
+    cancel.addEventListener("click", () => {
+      this.#setReply(null);
+      this.#ref("text").focus();
+    });
+    bar.replaceChildren(h("blockquote", { class: "va-wa-quote" }, h("span", { class: "va-wa-label" }, __("Replying to")), " ", message.text || __(message.kind)), cancel);
+    bar.hidden = false;
+  }
+
+  #setAttachment(file: File | null): void {
+    const bar = this.#ref("attachmentBar");
+    const text = this.#ref("text") as HTMLTextAreaElement;
+    if (file) {
+      const problem = attachmentProblem(file);
+      if (problem) {
+        this.#showAlert(problem);
+        return;
+      }
+    }
+    this.#hideAlert();
+    this.#attachment = file;
+    text.placeholder = file ? __("Add a caption (optional)") : __("Type a message");
+    if (!file) {
+      bar.hidden = true;
+      bar.replaceChildren();
+      return;
+    }
+    const remove = h("button", { type: "button", class: "btn btn-default btn-xs va-wa-btn va-wa-icon-btn", "aria-label": __("Remove the attachment {0}", [file.name]) }, icon("close", 12));
+    remove.addEventListener("click", () => {
+      this.#setAttachment(null);
+      text.focus();
+    });
+    const thumb = file.type.startsWith("image/") ? h("img", { class: "va-wa-thumb", alt: "", src: URL.createObjectURL(file) }) : icon("file", 20);
+    bar.replaceChildren(thumb, h("span", { class: "va-wa-attachment-name" }, file.name), h("span", { class: "va-wa-muted" }, formatBytes(file.size)), this.#keep("progress", h("span", { class: "va-wa-muted va-wa-progress" })), remove);
+    bar.hidden = false;
+    text.focus();
+  }
+
+  async #sendText(): Promise<void> {
+    if (this.#sending) return;
+    const textarea = this.#ref("text") as HTMLTextAreaElement;
+    const text = textarea.value.trim();
+    const file = this.#attachment;
+    if (!text && !file) {
+      textarea.focus();
+      return;
+    }
+    this.#sending = true;
+    this.#hideAlert();
+    this.#ref("send").setAttribute("aria-disabled", "true");
+    const replyTo = this.#replyTo?.name;
+    try {
+      let message: Message;
+      if (file) {
+        const progress = this.#el.progress;
+        const uploaded = await this.#opts.api.uploadToConversation(this.#conversation.name, file, {
+          onProgress: (f) => {
+            if (progress) progress.textContent = __("uploading {0}%", [Math.round(f * 100)]);
+          },
+        });
+        message = await this.#opts.api.sendMessage(this.#conversation.name, { kind: "media", file_url: uploaded.file_url, text: text || undefined, reply_to: replyTo });
+      } else {
+        message = await this.#opts.api.sendMessage(this.#conversation.name, { kind: "text", text, reply_to: replyTo });
+      }
+      textarea.value = "";
+      this.#autosize();
+      this.#setReply(null);
+      this.#setAttachment(null);
+      this.#sent(message);
+    } catch (error) {
+      const progress = this.#el.progress;
+      if (progress) progress.textContent = "";
+      this.#showAlert(errorText(error, __("The message could not be sent.")));
+    } finally {
+      this.#sending = false;
+      this.#ref("send").removeAttribute("aria-disabled");
+    }
+  }
+
+  #sent(message: Message): void {
+    this.#applyMessage(message, false);
+    this.#scrollToBottom();
+  }
+
+  #openInteractive(): void {
+    this.#openDialog?.close();
+    const composer = new InteractiveComposer({
+      api: this.#opts.api,
+      conversation: this.#conversation.name,
+      replyTo: this.#replyTo?.name,
+      onSent: (m) => {
+        this.#setReply(null);
+        this.#sent(m);
+      },
+    });
+    this.#openDialog = composer.dialog;
+    composer.open();
+  }
+
+  #autosize(): void {
+    const t = this.#ref("text");
+    t.style.height = "auto";
+    t.style.height = `${Math.min(t.scrollHeight, 160)}px`;
+  }
+
+  #showAlert(text: string): void {
+    const alert = this.#ref("alert");
+    alert.textContent = text;
+    alert.hidden = false;
+    if (!this.#window.open) {
+      // A refusal that comes with a closed window (the send raced the window's end) shows by the template button.
+      this.#ref("closedText").textContent = text;
+    }
+  }
+
+  #hideAlert(): void {
+    this.#ref("alert").hidden = true;
+  }
+
+  // --- assignment and party ---------------------------------------------------------------------
+
+  async #assign(user: string | null): Promise<void> {
+    try {
+      const c = await this.#opts.api.assignConversation(this.#conversation.name, user);
+      this.#setConversation(c, true);
+      this.#announce(user ? __("Assigned to {0}", [user === this.#opts.me ? __("you") : userName(user)]) : __("Unassigned"));
+    } catch (error) {
+      this.#showAlert(errorText(error, __("The conversation could not be assigned.")));
+    }
+  }
+
+  #openAssign(): void {
+    const dialog = new Dialog({ title: __("Assign the conversation"), className: "va-wa-small-dialog" });
+    const id = uid("assign");
+    const listId = uid("users");
+    const users = [...new Set([this.#opts.me, ...(this.#opts.knownUsers?.() ?? [])].filter(Boolean))];
+    const input = h("input", { id, type: "text", class: "form-control va-wa-input", list: listId, autocomplete: "off", placeholder: "user@example.com", autofocus: true });
+    const problem = h("p", { class: "va-wa-problem", role: "alert" });
+    const form = h(
+      "form",
+      {},
+      h("label", { for: id, class: "va-wa-label" }, __("User (their login, usually the email address)")),
+      input,
+      h("datalist", { id: listId }, ...users.map((u) => h("option", { value: u }, userName(u)))),
+      problem,
+    );
+    const submit = async (): Promise<void> => {
+      const user = input.value.trim();
+      if (!user) {
+        problem.textContent = __("Type a user");
+        input.focus();
+        return;
+      }
+      try {
+        const c = await this.#opts.api.assignConversation(this.#conversation.name, user);
+        this.#setConversation(c, true);
+        dialog.close();
+      } catch (error) {
+        problem.textContent = errorText(error, __("The conversation could not be assigned."));
+      }
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void submit();
+    });
+    dialog.body.append(form);
+    dialog.footer.append(
+      this.#button(__("Cancel"), () => dialog.close(), "btn btn-default btn-sm va-wa-btn"),
+      this.#button(__("Assign"), () => void submit(), "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary"),
+    );
+    dialog.open();
+  }
+
+  #openLink(): void {
+    const dialog = new Dialog({ title: __("Link the conversation to a record"), className: "va-wa-small-dialog" });
+    const typeId = uid("link-type");
+    const nameId = uid("link-name");
+    const current = this.#conversation.party;
+    const select = h("select", { id: typeId, class: "form-control va-wa-input" }, ...PARTY_DOCTYPES.map((d) => h("option", { value: d, selected: current?.doctype === d }, __(d))));
+    const input = h("input", { id: nameId, type: "text", class: "form-control va-wa-input", autocomplete: "off", placeholder: __("The record's ID, e.g. CRM-LEAD-2026-00001"), autofocus: true });
+    const problem = h("p", { class: "va-wa-problem", role: "alert" });
+    const submit = async (): Promise<void> => {
+      const name = input.value.trim();
+      if (!name) {
+        problem.textContent = __("Type the record's ID");
+        input.focus();
+        return;
+      }
+      try {
+        const c = await this.#opts.api.linkParty(this.#conversation.name, select.value, name);
+        this.#setConversation(c, true);
+        dialog.close();
+      } catch (error) {
+        problem.textContent = errorText(error, __("The conversation could not be linked."));
+      }
+    };
+    const form = h(
+      "form",
+      {},
+      h("p", { class: "va-wa-note" }, __("Messages of this conversation then show on that record's timeline.")),
+      h("label", { for: typeId, class: "va-wa-label" }, __("Record type")),
+      select,
+      h("label", { for: nameId, class: "va-wa-label" }, __("Record")),
+      input,
+      problem,
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void submit();
+    });
+    dialog.body.append(form);
+    dialog.footer.append(
+      this.#button(__("Cancel"), () => dialog.close(), "btn btn-default btn-sm va-wa-btn"),
+      this.#button(__("Link"), () => void submit(), "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary"),
+    );
+    dialog.open();
+  }
+}
