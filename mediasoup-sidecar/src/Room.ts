@@ -1,12 +1,12 @@
-import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import { validateAndNormalizeRtpCapabilities } from 'mediasoup/ortc';
 import type { Logger } from 'pino';
 import { callStates } from './contracts.js';
+import { EnhancedEventEmitter } from './EnhancedEventEmitter.js';
 import { InvalidRequestError, InvalidStateError, SidecarError } from './errors.js';
 import type { CallEventSink } from './events.js';
-import { type ConsumerAppData, Participant, type TransportAppData } from './Participant.js';
-import { type QualityCounters, sampleParticipant } from './quality.js';
+import { BrowserLeg, type BrowserConnection, type ConsumerAppData, type Leg } from './legs/index.js';
+import { type QualityCounters, sampleLeg } from './quality.js';
 import type {
 	CallState,
 	CallTokenClaims,
@@ -15,7 +15,7 @@ import type {
 	ParticipantLeftReason,
 	QualitySample,
 	RoomStatus,
-	ServerToClientEvents,
+	SignalingPushes,
 	SignalingRequests,
 	TransportOptions,
 } from './types.js';
@@ -31,12 +31,8 @@ export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
 	},
 ];
 
-/** Pushes to one participant's socket (set by the signaling layer). */
-export type PushFn = <E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>) => void;
-
 type RoomEvents = {
 	close: [];
-	statechange: [from: CallState, to: CallState, reason?: EndReason];
 };
 
 export interface RoomTimeouts {
@@ -52,31 +48,26 @@ export interface RoomCreateOptions {
 	timeouts: RoomTimeouts;
 	sink: CallEventSink;
 	logger: Logger;
-	metadata?: Record<string, unknown>;
 	counters?: QualityCounters;
 }
 
 const TERMINAL = new Set<CallState>(['ended', 'missed', 'failed']);
 
-// Per participant: an audio call needs one send and one recv transport and one producer;
-// the slack covers a client recreating a failed transport. A token holder gets no more.
-const MAX_TRANSPORTS_PER_PARTICIPANT = 4;
-const MAX_PRODUCERS_PER_PARTICIPANT = 2;
-
 /**
- * One call: one router on the least-loaded worker, its participants, its
- * state machine (contracts/call-states.json) and its timers.
+ * One call: one router on the least-loaded worker, its legs (one per party,
+ * each owning its transports), its state machine (contracts/call-states.json)
+ * and its timers. It learns of a leg leaving from the leg's 'close' event and
+ * tells legs what happens through leg.notify().
  *
- * State rule (parties = joined agent/customer/whatsapp participants; supervisors don't count):
+ * State rule (parties = joined agent/customer/whatsapp legs; supervisors don't count):
  * created -> ringing when the first party joins; -> connecting when a second party joins;
  * -> connected when two parties each have a producer; connected/on_hold -> reconnecting when
- * a WebRtcTransport's ICE goes 'disconnected' or a party leaves without hanging up; back to
- * connected (or on_hold) when that is over. A party's hang-up ends the call.
+ * a leg's media goes down (a browser's ICE 'disconnected') or a party leaves without hanging
+ * up; back to connected (or on_hold) when that is over. A party's hang-up ends the call.
  */
-export class Room extends EventEmitter<RoomEvents> {
+export class Room extends EnhancedEventEmitter<RoomEvents> {
 	readonly callId: string;
 	readonly createdAt = new Date();
-	readonly metadata?: Record<string, unknown>;
 	readonly #router: ms.Router;
 	readonly #slot: WorkerSlot;
 	readonly #pool: WorkerPool;
@@ -84,8 +75,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #sink: CallEventSink;
 	readonly #logger: Logger;
 	readonly #counters?: QualityCounters;
-	readonly #participants = new Map<string, Participant>();
-	readonly #pushes = new Map<Participant, PushFn>();
+	readonly #legs = new Map<string, Leg>();
 	#state: CallState = 'created';
 	#endReason?: EndReason;
 	#connectedAt?: Date;
@@ -104,16 +94,16 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	private constructor(o: RoomCreateOptions, slot: WorkerSlot, router: ms.Router) {
-		super();
+		const logger = o.logger.child({ callId: o.callId, workerPid: slot.worker.pid });
+		super(logger);
 		this.callId = o.callId;
-		this.metadata = o.metadata;
 		this.#router = router;
 		this.#slot = slot;
 		this.#pool = o.pool;
 		this.#timeouts = o.timeouts;
 		this.#sink = o.sink;
 		this.#counters = o.counters;
-		this.#logger = o.logger.child({ callId: o.callId, workerPid: slot.worker.pid });
+		this.#logger = logger;
 		slot.rooms++;
 
 		router.on('workerclose', () => this.close('failed', 'worker_died'));
@@ -139,29 +129,35 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#slot.worker.pid;
 	}
 
-	get participants(): ReadonlyMap<string, Participant> {
-		return this.#participants;
+	/** The legs in the call, by participant id. */
+	get legs(): ReadonlyMap<string, Leg> {
+		return this.#legs;
 	}
 
-	/** A socket authenticated with a token for this call: it replaces an earlier connection of the same participant. */
-	addParticipant(claims: CallTokenClaims, push: PushFn): Participant {
+	/** A browser authenticated with a token for this call: it replaces an earlier connection of the same participant. */
+	addBrowserLeg(claims: CallTokenClaims, connection: BrowserConnection): BrowserLeg {
 		this.#assertOpen();
-		this.#participants.get(claims.sub)?.close('kicked');
-		const participant = new Participant({ id: claims.sub, role: claims.role, name: claims.name, listenOnly: claims.listenOnly });
-		this.#participants.set(participant.id, participant);
-		this.#pushes.set(participant, push);
-		participant.on('close', (reason) => this.#onParticipantClosed(participant, reason));
-		participant.on('icestatechange', () => this.#evaluate());
-		return participant;
+		const leg = new BrowserLeg({
+			id: claims.sub,
+			role: claims.role,
+			name: claims.name,
+			listenOnly: claims.listenOnly,
+			logger: this.#logger,
+			connection,
+			router: this.#router,
+			webRtcTransportOptions: this.#pool.webRtcTransportOptions(this.#slot),
+		});
+		this.#addLeg(leg);
+		return leg;
 	}
 
 	routerCapabilities(): SignalingRequests['router:capabilities'][1] {
 		return { rtpCapabilities: this.#router.rtpCapabilities };
 	}
 
-	join(participant: Participant, rtpCapabilities: ms.RtpCapabilities): SignalingRequests['call:join'][1] {
+	join(leg: Leg, rtpCapabilities: ms.RtpCapabilities): SignalingRequests['call:join'][1] {
 		this.#assertOpen();
-		if (participant.joined) throw new InvalidStateError('already joined');
+		if (leg.joined) throw new InvalidStateError('already joined');
 		const normalized = structuredClone(rtpCapabilities);
 		try {
 			validateAndNormalizeRtpCapabilities(normalized);
@@ -170,99 +166,66 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		const opus = normalized.codecs?.some((c) => c.kind === 'audio' && c.mimeType.toLowerCase() === 'audio/opus' && c.clockRate === 48000);
 		if (!opus) throw new InvalidRequestError('rtpCapabilities: no audio/opus 48000 codec');
-		participant.rtpCapabilities = rtpCapabilities;
+		leg.join(rtpCapabilities);
 		this.#sink.report(this.callId, 'participant.joined', {
-			participantId: participant.id,
-			role: participant.role,
-			...(participant.listenOnly ? { listenOnly: true } : {}),
+			participantId: leg.id,
+			role: leg.role,
+			...(leg.listenOnly ? { listenOnly: true } : {}),
 		});
-		this.#broadcast('participant:joined', [participant.info()], participant);
-		const others: ParticipantInfo[] = [...this.#participants.values()].filter((p) => p !== participant && p.joined).map((p) => p.info());
+		this.#broadcast('participant:joined', leg.info(), leg);
+		const others: ParticipantInfo[] = [...this.#legs.values()].filter((other) => other !== leg && other.joined).map((other) => other.info());
 		this.#evaluate();
-		// Consumers for the producers already there, if a recv transport exists yet.
-		this.#consumeAll(participant);
-		return { participantId: participant.id, role: participant.role, state: this.#state, participants: others };
+		// Consumers for the producers already there, if the leg has a transport to receive them yet.
+		this.#consumeAll(leg);
+		return { participantId: leg.id, role: leg.role, state: this.#state, participants: others };
 	}
 
-	async createTransport(participant: Participant, direction: 'send' | 'recv'): Promise<TransportOptions> {
+	async createTransport(leg: BrowserLeg, direction: 'send' | 'recv'): Promise<TransportOptions> {
 		this.#assertOpen();
-		if (direction === 'send') participant.assertMayProduce();
-		if (participant.transports.size >= MAX_TRANSPORTS_PER_PARTICIPANT) throw new InvalidStateError(`at most ${MAX_TRANSPORTS_PER_PARTICIPANT} transports per participant`);
-		const transport = await this.#router.createWebRtcTransport<TransportAppData>({
-			...this.#pool.webRtcTransportOptions(this.#slot),
-			appData: { direction },
-		});
-		if (participant.closed || this.#closed) {
-			transport.close();
-			throw new InvalidStateError('participant left');
-		}
-		participant.addTransport(transport);
-		if (direction === 'recv' && participant.joined) this.#consumeAll(participant);
-		return {
-			transportId: transport.id,
-			iceParameters: transport.iceParameters,
-			iceCandidates: transport.iceCandidates,
-			dtlsParameters: transport.dtlsParameters,
-		};
+		const transport = await leg.createTransport(direction);
+		if (direction === 'recv' && leg.joined) this.#consumeAll(leg);
+		return transport;
 	}
 
-	async connectTransport(participant: Participant, transportId: string, dtlsParameters: ms.DtlsParameters): Promise<void> {
-		const transport = participant.assertAndGetTransport(transportId);
-		await asInvalidRequest(() => transport.connect({ dtlsParameters }));
-	}
-
-	async restartIce(participant: Participant, transportId: string): Promise<{ iceParameters: object }> {
-		const transport = participant.assertAndGetTransport(transportId);
-		return { iceParameters: await transport.restartIce() };
-	}
-
-	async produce(participant: Participant, transportId: string, rtpParameters: ms.RtpParameters): Promise<{ producerId: string }> {
+	async produce(leg: BrowserLeg, transportId: string, rtpParameters: ms.RtpParameters): Promise<{ producerId: string }> {
 		this.#assertOpen();
-		participant.assertMayProduce();
-		if (!participant.joined) throw new InvalidStateError('join the call before producing');
-		const transport = participant.assertAndGetTransport(transportId, 'send');
-		if (participant.producers.size >= MAX_PRODUCERS_PER_PARTICIPANT) throw new InvalidStateError(`at most ${MAX_PRODUCERS_PER_PARTICIPANT} producers per participant`);
-		const producer = await asInvalidRequest(() => transport.produce({ kind: 'audio', rtpParameters, appData: { participantId: participant.id } }));
-		participant.addProducer(producer);
-		for (const other of this.#participants.values()) if (other !== participant) this.#consumeLogged(other, participant, producer);
-		this.#evaluate();
+		// The others start consuming it from the leg's 'newproducer'.
+		const producer = await leg.produce(transportId, rtpParameters);
 		return { producerId: producer.id };
 	}
 
-	async resumeConsumer(participant: Participant, consumerId: string): Promise<void> {
-		const consumer = participant.assertAndGetConsumer(consumerId);
+	async resumeConsumer(leg: Leg, consumerId: string): Promise<void> {
+		const consumer = leg.assertAndGetConsumer(consumerId);
 		consumer.appData.clientResumed = true;
-		await this.#applyConsumerState(participant, consumer);
+		await this.#applyConsumerState(leg, consumer);
 	}
 
-	async setMuted(participant: Participant, producerId: string, muted: boolean): Promise<void> {
-		const producer = participant.assertAndGetProducer(producerId);
+	async setMuted(leg: Leg, producerId: string, muted: boolean): Promise<void> {
+		const producer = leg.assertAndGetProducer(producerId);
 		if (muted) await producer.pause();
 		else await producer.resume();
-		this.#broadcast('participant:muted', [{ participantId: participant.id, muted: participant.muted }], participant);
+		this.#broadcast('participant:muted', { participantId: leg.id, muted: leg.muted }, leg);
 	}
 
-	async hold(participant: Participant, onHold: boolean): Promise<void> {
+	async hold(leg: Leg, onHold: boolean): Promise<void> {
 		this.#assertOpen();
-		if (participant.role !== 'agent') throw new SidecarError('forbidden', 'only the agent can put the call on hold', 403);
+		if (leg.role !== 'agent') throw new SidecarError('forbidden', 'only the agent can put the call on hold', 403);
 		if (onHold === this.#onHold) return;
 		const from = onHold ? 'connected' : 'on_hold';
 		if (this.#state !== from && this.#state !== 'reconnecting') throw new InvalidStateError(`cannot ${onHold ? 'hold' : 'resume'} a call that is ${this.#state}`);
 		this.#onHold = onHold;
 		if (this.#state === from) this.#transition(onHold ? 'on_hold' : 'connected');
-		await Promise.all(
-			[...this.#participants.values()].flatMap((p) => [...p.consumers.values()].map((c) => this.#applyConsumerState(p, c))),
-		);
+		await Promise.all([...this.#legs.values()].flatMap((leg) => [...leg.consumers.values()].map((c) => this.#applyConsumerState(leg, c))));
 	}
 
 	/** A party hanging up ends the call; a supervisor only leaves. */
-	hangup(participant: Participant): void {
-		if (participant.isParty) this.close('ended', 'hangup');
-		else participant.close('hangup');
+	hangup(leg: Leg): void {
+		if (leg.isParty) this.close('ended', 'hangup');
+		else leg.close('hangup');
 	}
 
 	async stats(): Promise<QualitySample[]> {
-		const samples = await Promise.all([...this.#participants.values()].filter((p) => p.joined).map((p) => sampleParticipant(p)));
+		const samples = await Promise.all([...this.#legs.values()].filter((leg) => leg.joined).map((leg) => sampleLeg(leg)));
 		return samples.flat();
 	}
 
@@ -275,7 +238,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			...(this.#connectedAt ? { connectedAt: this.#connectedAt.toISOString() } : {}),
 			...(this.#endedAt ? { endedAt: this.#endedAt.toISOString() } : {}),
 			workerPid: this.#slot.worker.pid,
-			participants: [...this.#participants.values()].filter((p) => p.joined).map((p) => p.status()),
+			participants: [...this.#legs.values()].filter((leg) => leg.joined).map((leg) => leg.status()),
 		};
 	}
 
@@ -288,11 +251,26 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#endReason = reason;
 		this.#endedAt = new Date();
 		this.#transition(this.#allowed(this.#state, state) ? state : 'failed', reason);
-		for (const participant of [...this.#participants.values()]) participant.close('call_ended');
+		for (const leg of [...this.#legs.values()]) {
+			if (leg.joined) this.#sink.report(this.callId, 'participant.left', { participantId: leg.id, role: leg.role, reason: 'call_ended' });
+			leg.roomClosed();
+		}
+		this.#legs.clear();
 		this.#router.close();
 		this.#slot.rooms--;
 		this.#logger.info({ state: this.#state, reason }, 'room closed');
-		this.emit('close');
+		this.safeEmit('close');
+	}
+
+	#addLeg(leg: Leg): void {
+		this.#legs.get(leg.id)?.close('kicked');
+		this.#legs.set(leg.id, leg);
+		leg.on('close', (reason) => this.#onLegClosed(leg, reason));
+		leg.on('newproducer', (producer) => {
+			for (const other of this.#legs.values()) if (other !== leg) this.#consumeLogged(other, leg, producer);
+			this.#evaluate();
+		});
+		leg.on('mediastatechange', () => this.#evaluate());
 	}
 
 	#assertOpen(): void {
@@ -315,21 +293,20 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (to !== 'created' && to !== 'ringing') clearTimeout(this.#ringTimer);
 		this.#logger.info({ from, to, reason }, 'call state');
 		this.#sink.report(this.callId, 'call.state_changed', { from, to, ...(reason ? { reason } : {}) });
-		this.#broadcast('call:state', [{ state: to, ...(reason ? { reason } : {}) }]);
-		this.emit('statechange', from, to, reason);
+		this.#broadcast('call:state', { state: to, ...(reason ? { reason } : {}) });
 	}
 
 	/** Derives the state from who is here and what they send (see the class comment). */
 	#evaluate(): void {
 		if (this.#closed || TERMINAL.has(this.#state)) return;
-		const parties = [...this.#participants.values()].filter((p) => p.joined && p.isParty && !p.closed);
-		const producing = parties.filter((p) => p.producers.size > 0).length;
-		const iceDown = [...this.#participants.values()].some((p) => [...p.transports.values()].some((t) => t.iceState === 'disconnected'));
+		const parties = [...this.#legs.values()].filter((leg) => leg.joined && leg.isParty && !leg.closed);
+		const producing = parties.filter((leg) => leg.producers.size > 0).length;
+		const mediaDown = [...this.#legs.values()].some((leg) => leg.mediaDown);
 		if (this.#state === 'created' && parties.length >= 1) this.#transition('ringing');
 		if (this.#state === 'ringing' && parties.length >= 2) this.#transition('connecting');
-		if (this.#state === 'connecting' && producing >= 2 && !iceDown) this.#transition('connected');
-		if ((this.#state === 'connected' || this.#state === 'on_hold') && (iceDown || parties.length < 2)) this.#transition('reconnecting');
-		if (this.#state === 'reconnecting' && !iceDown && parties.length >= 2 && producing >= 2) this.#transition(this.#onHold ? 'on_hold' : 'connected');
+		if (this.#state === 'connecting' && producing >= 2 && !mediaDown) this.#transition('connected');
+		if ((this.#state === 'connected' || this.#state === 'on_hold') && (mediaDown || parties.length < 2)) this.#transition('reconnecting');
+		if (this.#state === 'reconnecting' && !mediaDown && parties.length >= 2 && producing >= 2) this.#transition(this.#onHold ? 'on_hold' : 'connected');
 
 		// Empty: nobody left, or a started call down to one party.
 		const started = !['created', 'ringing'].includes(this.#state);
@@ -342,70 +319,70 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 	}
 
-	#onParticipantClosed(participant: Participant, reason: ParticipantLeftReason): void {
+	#onLegClosed(leg: Leg, reason: ParticipantLeftReason): void {
 		// A replaced connection already has its successor in the map.
-		if (this.#participants.get(participant.id) === participant) this.#participants.delete(participant.id);
-		this.#pushes.delete(participant);
-		if (participant.joined) {
-			this.#sink.report(this.callId, 'participant.left', { participantId: participant.id, role: participant.role, reason });
-			if (!this.#closed) this.#broadcast('participant:left', [{ participantId: participant.id, reason }]);
+		if (this.#legs.get(leg.id) === leg) this.#legs.delete(leg.id);
+		if (leg.joined) {
+			this.#sink.report(this.callId, 'participant.left', { participantId: leg.id, role: leg.role, reason });
+			this.#broadcast('participant:left', { participantId: leg.id, reason });
 		}
 		this.#evaluate();
 	}
 
-	#consumeAll(consumer: Participant): void {
-		for (const other of this.#participants.values()) {
-			if (other === consumer) continue;
-			for (const producer of other.producers.values()) this.#consumeLogged(consumer, other, producer);
+	#consumeAll(consumerLeg: Leg): void {
+		for (const other of this.#legs.values()) {
+			if (other === consumerLeg) continue;
+			for (const producer of other.producers.values()) this.#consumeLogged(consumerLeg, other, producer);
 		}
 	}
 
-	#consumeLogged(consumer: Participant, producerOwner: Participant, producer: ms.Producer): void {
-		this.#consume(consumer, producerOwner, producer).catch((err: unknown) =>
-			this.#logger.error({ err, participantId: consumer.id, producerId: producer.id }, 'could not create a consumer'),
+	#consumeLogged(consumerLeg: Leg, producerLeg: Leg, producer: ms.Producer): void {
+		this.#consume(consumerLeg, producerLeg, producer).catch((err: unknown) =>
+			this.#logger.error({ err, participantId: consumerLeg.id, producerId: producer.id }, 'consume() | could not create a consumer'),
 		);
 	}
 
-	async #consume(consumer: Participant, producerOwner: Participant, producer: ms.Producer): Promise<void> {
-		const transport = consumer.recvTransport();
-		if (!consumer.joined || !transport || !consumer.rtpCapabilities) return;
-		if ([...consumer.consumers.values()].some((c) => c.producerId === producer.id)) return;
-		if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: consumer.rtpCapabilities })) {
-			this.#logger.warn({ participantId: consumer.id, producerId: producer.id }, 'participant cannot consume this producer');
+	async #consume(consumerLeg: Leg, producerLeg: Leg, producer: ms.Producer): Promise<void> {
+		const transport = consumerLeg.consumerTransport;
+		const rtpCapabilities = consumerLeg.rtpCapabilities;
+		if (!transport || !rtpCapabilities) return;
+		if ([...consumerLeg.consumers.values()].some((c) => c.producerId === producer.id)) return;
+		if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+			this.#logger.warn({ participantId: consumerLeg.id, producerId: producer.id }, 'consume() | leg cannot consume this producer');
 			return;
 		}
 		let created: ms.Consumer<ConsumerAppData>;
 		try {
 			created = await transport.consume<ConsumerAppData>({
 				producerId: producer.id,
-				rtpCapabilities: consumer.rtpCapabilities,
+				rtpCapabilities,
 				paused: true,
-				appData: { participantId: producerOwner.id, clientResumed: false },
+				appData: { participantId: producerLeg.id, clientResumed: false },
 			});
 		} catch (err) {
 			// The producer or transport closed meanwhile.
-			this.#logger.debug({ err }, 'consume failed');
+			this.#logger.debug({ err }, 'consume() | consume failed');
 			return;
 		}
-		if (consumer.closed) {
+		if (consumerLeg.closed) {
 			created.close();
 			return;
 		}
-		consumer.addConsumer(created);
+		consumerLeg.addConsumer(created);
 		created.on('producerclose', () => {
 			created.close();
-			this.#pushes.get(consumer)?.('consumer:closed', { consumerId: created.id });
+			consumerLeg.notify('consumer:closed', { consumerId: created.id });
 		});
-		this.#pushes.get(consumer)?.('consumer:new', {
+		consumerLeg.notify('consumer:new', {
 			consumerId: created.id,
 			producerId: producer.id,
-			participantId: producerOwner.id,
+			participantId: producerLeg.id,
 			kind: 'audio',
 			rtpParameters: created.rtpParameters,
 		});
 	}
 
-	async #applyConsumerState(owner: Participant, consumer: ms.Consumer<ConsumerAppData>): Promise<void> {
+	async #applyConsumerState(owner: Leg, consumer: ms.Consumer<ConsumerAppData>): Promise<void> {
 		if (consumer.closed) return;
 		const run = consumer.appData.clientResumed && !(this.#onHold && owner.isParty);
 		if (run && consumer.paused) await consumer.resume();
@@ -413,39 +390,25 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	async #sampleQuality(): Promise<void> {
-		for (const participant of this.#participants.values()) {
-			if (!participant.joined || participant.closed) continue;
+		for (const leg of this.#legs.values()) {
+			if (!leg.joined || leg.closed) continue;
 			let samples: QualitySample[];
 			try {
-				samples = await sampleParticipant(participant, this.#counters);
+				samples = await sampleLeg(leg, this.#counters);
 			} catch (err) {
-				if (!this.#closed) this.#logger.warn({ err }, 'quality sampling failed');
+				if (!this.#closed) this.#logger.warn({ err }, '#sampleQuality() | quality sampling failed');
 				continue;
 			}
 			if (this.#closed) return;
-			participant.lastQuality = samples;
+			leg.lastQuality = samples;
 			for (const sample of samples) {
 				this.#sink.report(this.callId, 'quality.sample', sample);
-				this.#broadcast('quality:sample', [sample]);
+				this.#broadcast('quality:sample', sample);
 			}
 		}
 	}
 
-	#broadcast<E extends keyof ServerToClientEvents>(event: E, args: Parameters<ServerToClientEvents[E]>, except?: Participant): void {
-		for (const [participant, push] of this.#pushes) if (participant !== except) push(event, ...args);
-	}
-}
-
-/**
- * mediasoup refuses parameters it cannot use with TypeError / UnsupportedError (and
- * worker errors such as a MID already in use): the caller's fault, and nothing was created.
- */
-async function asInvalidRequest<T>(fn: () => Promise<T>): Promise<T> {
-	try {
-		return await fn();
-	} catch (err) {
-		if (err instanceof SidecarError || !(err instanceof Error)) throw err;
-		if (err.name === 'InvalidStateError') throw new InvalidStateError(err.message);
-		throw new InvalidRequestError(err.message);
+	#broadcast<E extends keyof SignalingPushes>(event: E, payload: SignalingPushes[E], except?: Leg): void {
+		for (const leg of this.#legs.values()) if (leg !== except) leg.notify(event, payload);
 	}
 }

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { describeConfig, type SidecarConfig } from './config.js';
 import { DrainingError, InvalidStateError, NotFoundError } from './errors.js';
 import type { CallEventReporterLike } from './events.js';
-import { createHttpHandler } from './http.js';
+import { createHttpHandler, type HttpBackend } from './http.js';
 import { SidecarMetrics } from './metrics.js';
 import { CallEventReporter, registerReporterMetrics } from './reporting/index.js';
 import { Room } from './Room.js';
@@ -31,7 +31,7 @@ export interface SidecarOptions {
  * The process-level owner: worker pool, rooms by call id, HTTP + socket.io
  * server, metrics and the reporter. create() starts listening; close() frees all.
  */
-export class Sidecar {
+export class Sidecar implements HttpBackend {
 	readonly config: SidecarConfig;
 	readonly logger: Logger;
 	readonly metrics: SidecarMetrics;
@@ -122,7 +122,6 @@ export class Sidecar {
 			pool: this.#pool,
 			sink: this.reporter,
 			logger: this.logger,
-			metadata: request.metadata,
 			counters: this.metrics,
 			timeouts: {
 				emptyTimeoutSec: request.emptyTimeoutSec ?? this.config.emptyRoomTimeoutSec,
@@ -181,7 +180,7 @@ export class Sidecar {
 			...(slot.cpuPercent !== undefined ? { cpuPercent: Math.round(slot.cpuPercent * 10) / 10 } : {}),
 		}));
 		let participants = 0;
-		for (const room of this.#rooms.values()) participants += room.participants.size;
+		for (const room of this.#rooms.values()) participants += room.legs.size;
 		return {
 			status: this.#draining ? 'draining' : workers.every((w) => w.alive) && workers.length > 0 ? 'ok' : 'degraded',
 			version: SIDECAR_VERSION,

@@ -52,3 +52,17 @@ export class PayloadTooLargeError extends SidecarError {
 		super('payload_too_large', `payload exceeds ${limit} bytes`, 413);
 	}
 }
+
+/**
+ * mediasoup refuses parameters it cannot use with TypeError / UnsupportedError (and
+ * worker errors such as a MID already in use): the caller's fault, and nothing was created.
+ */
+export async function asInvalidRequest<T>(fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (err) {
+		if (err instanceof SidecarError || !(err instanceof Error)) throw err;
+		if (err.name === 'InvalidStateError') throw new InvalidStateError(err.message);
+		throw new InvalidRequestError(err.message);
+	}
+}

@@ -1,11 +1,24 @@
-// The reporting interface agreed with src/reporting/ (CallEventReporter implements it).
-import type { ReporterStats } from './reporting/index.js';
+// Call events as the rest of the sidecar sees them (contracts/call-events.schema.json);
+// src/reporting/ implements the sink durably, tests use an in-memory one.
 
 export type CallEventType = 'call.state_changed' | 'participant.joined' | 'participant.left' | 'quality.sample';
 
 export interface CallEventSink {
 	/** Synchronous, durable append; event id, sequence and occurredAt are assigned by the sink. */
 	report(callId: string, type: CallEventType, payload: object): void;
+}
+
+/** Counters for /metrics: the first four count since the reporter started. */
+export interface ReporterStats {
+	delivered: number;
+	failedAttempts: number;
+	deadLettered: number;
+	/** Events refused by the contract check in report() and never stored. */
+	invalidDropped: number;
+	/** Events in the outbox not yet acknowledged by Frappe. */
+	pending: number;
+	/** Events kept in the dead-letter table, over the outbox's whole life. */
+	deadLetterStored: number;
 }
 
 /** What the sidecar needs from the reporter beyond report(). */

@@ -4,11 +4,12 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SidecarConfig } from './config.js';
 import { assertValid, httpDefValidator } from './contracts.js';
 import { InvalidRequestError, PayloadTooLargeError, SidecarError } from './errors.js';
-import type { Sidecar } from './Sidecar.js';
 import { mintCallToken } from './tokens.js';
-import type { CreateRoomRequest, EndCallRequest } from './types.js';
+import type { CreateRoomRequest, EndCallRequest, EndReason, Health, RoomStatus } from './types.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -33,8 +34,18 @@ const CONTENT_TYPES: Record<string, string> = {
 	'.ico': 'image/x-icon',
 };
 
+/** What the HTTP layer needs from the sidecar (the Sidecar class provides it). */
+export interface HttpBackend {
+	readonly config: Pick<SidecarConfig, 'secret' | 'demo' | 'demoDir'>;
+	readonly metrics: { readonly registry: Registry };
+	health(): Promise<Health>;
+	createRoom(request: CreateRoomRequest): Promise<{ status: RoomStatus; created: boolean }>;
+	endCall(callId: string, reason: EndReason): RoomStatus;
+	callStatus(callId: string): Promise<RoomStatus>;
+}
+
 /** The HTTP API (contracts/methods.json sidecarHttp), /health, /metrics and the dev-only demo. */
-export function createHttpHandler(sidecar: Sidecar, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(sidecar: HttpBackend, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
 	const log = logger.child({ module: 'http' });
 	const secretDigest = createHash('sha256').update(sidecar.config.secret).digest();
 

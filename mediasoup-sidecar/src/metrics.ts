@@ -18,13 +18,13 @@ export class SidecarMetrics implements QualityCounters {
 			for (const room of source.rooms()) n += pick(room);
 			return n;
 		};
-		const participants = (room: Room) => [...room.participants.values()];
+		const legs = (room: Room) => [...room.legs.values()];
 		const gauges: [string, string, () => number][] = [
 			['sidecar_rooms', 'Live call rooms', count(() => 1)],
-			['sidecar_participants', 'Connected participants', count((r) => r.participants.size)],
-			['sidecar_transports', 'WebRtcTransports', count((r) => participants(r).reduce((n, p) => n + p.transports.size, 0))],
-			['sidecar_producers', 'Producers', count((r) => participants(r).reduce((n, p) => n + p.producers.size, 0))],
-			['sidecar_consumers', 'Consumers', count((r) => participants(r).reduce((n, p) => n + p.consumers.size, 0))],
+			['sidecar_participants', 'Connected participants', count((r) => r.legs.size)],
+			['sidecar_transports', 'Transports of the legs (WebRtcTransports of browsers)', count((r) => legs(r).reduce((n, leg) => n + leg.transports.size, 0))],
+			['sidecar_producers', 'Producers', count((r) => legs(r).reduce((n, leg) => n + leg.producers.size, 0))],
+			['sidecar_consumers', 'Consumers', count((r) => legs(r).reduce((n, leg) => n + leg.consumers.size, 0))],
 		];
 		for (const [name, help, read] of gauges) {
 			new client.Gauge({

@@ -1,5 +1,5 @@
 import type { types as ms } from 'mediasoup';
-import type { Participant } from './Participant.js';
+import type { Leg } from './legs/index.js';
 import type { QualitySample } from './types.js';
 
 /** Running totals for /metrics, fed with the deltas between samples. */
@@ -14,22 +14,22 @@ interface Totals {
 }
 
 const OPUS_CLOCK_RATE = 48000;
-const previous = new WeakMap<Participant, Record<'inbound' | 'outbound', Totals>>();
+const previous = new WeakMap<Leg, Record<'inbound' | 'outbound', Totals>>();
 
 /**
- * One sample per direction the participant has: inbound from its producers'
+ * One sample per direction the leg has: inbound from its producers'
  * receive streams, outbound from its consumers' send streams. Loss is over the
  * interval since the previous committed sample; jitter is converted from RTP
  * timestamp units to ms.
  */
-export async function sampleParticipant(participant: Participant, counters?: QualityCounters, commit = counters !== undefined): Promise<QualitySample[]> {
-	const prev = previous.get(participant) ?? { inbound: zero(), outbound: zero() };
+export async function sampleLeg(leg: Leg, counters?: QualityCounters, commit = counters !== undefined): Promise<QualitySample[]> {
+	const prev = previous.get(leg) ?? { inbound: zero(), outbound: zero() };
 	const next = { ...prev };
 	const samples: QualitySample[] = [];
 
 	const directions: ['inbound' | 'outbound', () => Promise<ms.RtpStreamRecvStats[] | ms.RtpStreamSendStats[]>, number][] = [
-		['inbound', () => collect([...participant.producers.values()], 'inbound-rtp'), participant.producers.size],
-		['outbound', () => collect([...participant.consumers.values()], 'outbound-rtp'), participant.consumers.size],
+		['inbound', () => collect([...leg.producers.values()], 'inbound-rtp'), leg.producers.size],
+		['outbound', () => collect([...leg.consumers.values()], 'outbound-rtp'), leg.consumers.size],
 	];
 	for (const [direction, read, count] of directions) {
 		if (count === 0) continue;
@@ -51,8 +51,8 @@ export async function sampleParticipant(participant: Participant, counters?: Qua
 		const dLost = Math.max(0, totals.lost - before.lost);
 		const dBytes = Math.max(0, totals.bytes - before.bytes);
 		samples.push({
-			participantId: participant.id,
-			role: participant.role,
+			participantId: leg.id,
+			role: leg.role,
 			direction,
 			packetLossPct: dLost + dPackets > 0 ? round((100 * dLost) / (dLost + dPackets)) : 0,
 			jitterMs: round((1000 * jitter) / OPUS_CLOCK_RATE),
@@ -64,7 +64,7 @@ export async function sampleParticipant(participant: Participant, counters?: Qua
 		next[direction] = totals;
 		if (commit) counters?.addRtp(direction, dPackets, dBytes);
 	}
-	if (commit) previous.set(participant, next);
+	if (commit) previous.set(leg, next);
 	return samples;
 }
 

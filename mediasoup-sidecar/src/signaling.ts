@@ -4,16 +4,16 @@ import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import { signalingRequestValidator, signalingSchema, assertValid } from './contracts.js';
 import { PayloadTooLargeError, SidecarError } from './errors.js';
-import type { Participant } from './Participant.js';
-import type { PushFn, Room } from './Room.js';
+import type { BrowserConnection, BrowserLeg } from './legs/index.js';
+import type { Room } from './Room.js';
 import { CallTokenError, verifyCallToken } from './tokens.js';
-import type { Ack, ClientToServerEvents, ServerToClientEvents, SignalingRequests } from './types.js';
+import type { Ack, ClientToServerEvents, ServerToClientEvents, SignalingPushes, SignalingRequests } from './types.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 interface SocketData {
 	room: Room;
-	participant: Participant;
+	leg: BrowserLeg;
 }
 
 type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -48,32 +48,32 @@ type Handler<E extends keyof SignalingRequests> = (
 
 const handlers: { [E in keyof SignalingRequests]: Handler<E> } = {
 	'router:capabilities': (s) => s.data.room.routerCapabilities(),
-	'transport:create': (s, p) => s.data.room.createTransport(s.data.participant, p.direction),
+	'transport:create': (s, p) => s.data.room.createTransport(s.data.leg, p.direction),
 	'transport:connect': async (s, p) => {
-		await s.data.room.connectTransport(s.data.participant, p.transportId, p.dtlsParameters as ms.DtlsParameters);
+		await s.data.leg.connectTransport(p.transportId, p.dtlsParameters as ms.DtlsParameters);
 		return {};
 	},
-	'transport:restartIce': (s, p) => s.data.room.restartIce(s.data.participant, p.transportId),
-	'call:join': (s, p) => s.data.room.join(s.data.participant, p.rtpCapabilities as unknown as ms.RtpCapabilities),
-	'producer:create': (s, p) => s.data.room.produce(s.data.participant, p.transportId, p.rtpParameters as unknown as ms.RtpParameters),
+	'transport:restartIce': (s, p) => s.data.leg.restartIce(p.transportId),
+	'call:join': (s, p) => s.data.room.join(s.data.leg, p.rtpCapabilities as unknown as ms.RtpCapabilities),
+	'producer:create': (s, p) => s.data.room.produce(s.data.leg, p.transportId, p.rtpParameters as unknown as ms.RtpParameters),
 	'consumer:resume': async (s, p) => {
-		await s.data.room.resumeConsumer(s.data.participant, p.consumerId);
+		await s.data.room.resumeConsumer(s.data.leg, p.consumerId);
 		return {};
 	},
 	'producer:mute': async (s, p) => {
-		await s.data.room.setMuted(s.data.participant, p.producerId, true);
+		await s.data.room.setMuted(s.data.leg, p.producerId, true);
 		return {};
 	},
 	'producer:unmute': async (s, p) => {
-		await s.data.room.setMuted(s.data.participant, p.producerId, false);
+		await s.data.room.setMuted(s.data.leg, p.producerId, false);
 		return {};
 	},
 	'call:hold': async (s, p) => {
-		await s.data.room.hold(s.data.participant, p.onHold);
+		await s.data.room.hold(s.data.leg, p.onHold);
 		return {};
 	},
 	'call:hangup': (s, _payload, afterAck) => {
-		afterAck(() => s.data.room.hangup(s.data.participant));
+		afterAck(() => s.data.room.hangup(s.data.leg));
 		return {};
 	},
 	'stats:get': async (s) => ({ samples: await s.data.room.stats() }),
@@ -81,7 +81,7 @@ const handlers: { [E in keyof SignalingRequests]: Handler<E> } = {
 
 const validators = Object.fromEntries(Object.keys(signalingSchema.requests).map((e) => [e, signalingRequestValidator(e)]));
 
-/** socket.io server: one connection = one participant of the call named by its token. */
+/** socket.io server: one connection = one browser leg of the call named by its token. */
 export function createSignalingServer(o: SignalingOptions): SignalingServer {
 	const logger = o.logger.child({ module: 'signaling' });
 	const io: SignalingServer = new Server(o.httpServer, {
@@ -101,9 +101,8 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 				const claims = await verifyCallToken(auth.token, o.secret, { expectedCall: typeof auth.callId === 'string' ? auth.callId : undefined });
 				const room = o.getRoom(claims.call);
 				if (!room || room.closed) return next(new ConnectError('not_found', `call ${claims.call} has no room`));
-				const push: PushFn = (event, ...args) => void socket.emit(event, ...args);
 				socket.data.room = room;
-				socket.data.participant = room.addParticipant(claims, push);
+				socket.data.leg = room.addBrowserLeg(claims, connectionOf(socket));
 				next();
 			} catch (err) {
 				if (err instanceof CallTokenError) {
@@ -117,14 +116,12 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 	});
 
 	io.on('connection', (socket) => {
-		const { room, participant } = socket.data;
-		const log = logger.child({ callId: room.callId, participantId: participant.id });
-		log.info({ role: participant.role }, 'participant connected');
-		// After the current event's ack (a hang-up closes its own participant).
-		participant.once('close', () => setImmediate(() => socket.disconnect(true)));
+		const { room, leg } = socket.data;
+		const log = logger.child({ callId: room.callId, participantId: leg.id });
+		log.info({ role: leg.role }, 'participant connected');
 		socket.on('disconnect', (reason) => {
 			log.info({ reason }, 'participant disconnected');
-			participant.close('disconnected');
+			leg.close('disconnected');
 		});
 
 		for (const event of Object.keys(handlers) as (keyof SignalingRequests)[]) {
@@ -175,4 +172,14 @@ export function createSignalingServer(o: SignalingOptions): SignalingServer {
 	}
 
 	return io;
+}
+
+/** The socket as its leg sees it: pushes, and a disconnect that lets what was already sent go out first. */
+function connectionOf(socket: SignalingSocket): BrowserConnection {
+	return {
+		push<E extends keyof SignalingPushes>(event: E, payload: SignalingPushes[E]): void {
+			socket.emit(event, ...([payload] as Parameters<ServerToClientEvents[E]>));
+		},
+		disconnect: () => setImmediate(() => socket.disconnect(true)),
+	};
 }

@@ -11,6 +11,7 @@ export type {
 	ParticipantLeftReason,
 	QualitySample,
 	Role,
+	SignalingPushes,
 	SignalingRequests,
 	TransportOptions,
 } from '../../contracts/signaling.js';
@@ -55,6 +56,7 @@ export interface CreateRoomRequest {
 	emptyTimeoutSec?: number;
 	ringTimeoutSec?: number;
 	maxDurationSec?: number;
+	/** In the contract and sent by Frappe's client; the sidecar keeps nothing of it. */
 	metadata?: Record<string, string | number | boolean | null>;
 }
 

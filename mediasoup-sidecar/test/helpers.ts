@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import { loadConfig, type SidecarConfig } from '../src/config.js';
 import { ajv, signalingPushValidator, signalingResponseValidator } from '../src/contracts.js';
 import type { CallEventReporterLike, CallEventType } from '../src/events.js';
+import { BrowserLeg } from '../src/legs/index.js';
+import type { Room } from '../src/Room.js';
 import { Sidecar } from '../src/Sidecar.js';
 import { mintCallToken } from '../src/tokens.js';
 import type { Ack, ClientToServerEvents, Role, RoomStatus, ServerToClientEvents, SignalingRequests } from '../src/types.js';
@@ -172,4 +174,11 @@ export async function createRoom(sidecar: Sidecar, callId: string, extra: Record
 	});
 	expect(res.status).toBe(201);
 	return (await res.json()) as RoomStatus;
+}
+
+/** A participant's browser leg (tests read its WebRtcTransports). */
+export function browserLeg(room: Room, participantId: string): BrowserLeg {
+	const leg = room.legs.get(participantId);
+	if (!(leg instanceof BrowserLeg)) throw new Error(`${participantId} has no browser leg in ${room.callId}`);
+	return leg;
 }

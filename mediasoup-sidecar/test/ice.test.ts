@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../src/Sidecar.js';
 import {
 	assertNoLeaks,
+	browserLeg,
 	CLIENT_RTP_CAPABILITIES,
 	connect,
 	createRoom,
@@ -90,7 +91,7 @@ describe('ICE', () => {
 		const udp = dgram.createSocket('udp4');
 		await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
 		const candidate = (send.iceCandidates as { protocol: string; port: number; address: string }[]).find((c) => c.protocol === 'udp')!;
-		const transport = room.participants.get('agent-ice')!.transports.get(send.transportId)!;
+		const transport = browserLeg(room, 'agent-ice').transports.get(send.transportId)!;
 		udp.send(stunBindingRequest(send.iceParameters as { usernameFragment: string; password: string }), candidate.port, candidate.address);
 		await waitFor(() => transport.iceState === 'completed', 3000, 'ICE completed');
 		expect(room.state).toBe('connected');

@@ -38,7 +38,7 @@ describe('room lifecycle', () => {
 			const payload = push.payload as { consumerId: string; producerId: string; participantId: string };
 			expect(payload.producerId).toBe(other.producerId);
 			expect(payload.participantId).toBe(other.participantId);
-			const consumer = sidecar.getRoom(callId)?.participants.get(me.participantId)?.consumers.get(payload.consumerId);
+			const consumer = sidecar.getRoom(callId)?.legs.get(me.participantId)?.consumers.get(payload.consumerId);
 			expect(consumer?.paused).toBe(true);
 			await ok(me.socket, 'consumer:resume', { consumerId: payload.consumerId });
 			expect(consumer?.paused).toBe(false);
@@ -59,10 +59,10 @@ describe('room lifecycle', () => {
 		await ok(agent.socket, 'call:hold', { onHold: true });
 		const room = sidecar.getRoom(callId)!;
 		expect(room.state).toBe('on_hold');
-		for (const p of room.participants.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(true);
+		for (const p of room.legs.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(true);
 		await ok(agent.socket, 'call:hold', { onHold: false });
 		expect(room.state).toBe('connected');
-		for (const p of room.participants.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(false);
+		for (const p of room.legs.values()) for (const c of p.consumers.values()) expect(c.paused).toBe(false);
 
 		const restarted = await ok(agent.socket, 'transport:restartIce', { transportId: agent.sendTransportId });
 		expect(signalingResponseValidator('transport:restartIce')(restarted)).toBe(true);
@@ -169,6 +169,6 @@ describe('room lifecycle', () => {
 		const gone = new Promise((r) => first.socket.once('disconnect', r));
 		await joinParty(sidecar, callId, 'agent-d', 'agent');
 		await gone;
-		expect(sidecar.getRoom(callId)?.participants.size).toBe(1);
+		expect(sidecar.getRoom(callId)?.legs.size).toBe(1);
 	});
 });

@@ -32,7 +32,7 @@ afterAll(async () => sidecar.close());
 /** What must not change when a request is refused. */
 async function snapshot(callId: string) {
 	const room = sidecar.getRoom(callId)!;
-	return { state: room.state, dump: await room.router.dump(), events: sink.events.length, participants: [...room.participants.keys()] };
+	return { state: room.state, dump: await room.router.dump(), events: sink.events.length, participants: [...room.legs.keys()] };
 }
 
 describe('call tokens at the socket handshake', () => {
@@ -59,7 +59,7 @@ describe('call tokens at the socket handshake', () => {
 			expect(err, name).not.toBeNull();
 			expect(err?.data?.code, name).toBe(code);
 		}
-		expect(sidecar.getRoom(callId)?.participants.size).toBe(0);
+		expect(sidecar.getRoom(callId)?.legs.size).toBe(0);
 		expect(sidecar.getRoom(callId)?.state).toBe('created');
 	});
 
@@ -67,7 +67,7 @@ describe('call tokens at the socket handshake', () => {
 		const callId = nextCallId();
 		await createRoom(sidecar, callId);
 		const socket = await connect(sidecar, await tokenFor(callId, 'agent@x', 'agent'), { callId });
-		expect(sidecar.getRoom(callId)?.participants.has('agent@x')).toBe(true);
+		expect(sidecar.getRoom(callId)?.legs.has('agent@x')).toBe(true);
 		socket.close();
 	});
 });
@@ -118,7 +118,7 @@ describe('signaling error paths leave the room untouched', () => {
 			const ack = await request(late, 'call:join', { rtpCapabilities });
 			expect(ack, JSON.stringify(rtpCapabilities)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
 		}
-		expect(sidecar.getRoom(callId)?.participants.get('late-3')?.joined).toBe(false);
+		expect(sidecar.getRoom(callId)?.legs.get('late-3')?.joined).toBe(false);
 		late.close();
 	});
 

@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { ReporterStats } from './reporter.js';
+import type { ReporterStats } from '../events.js';
 
 /**
  * Registers the outbox figures on a prom-client registry; they are read from

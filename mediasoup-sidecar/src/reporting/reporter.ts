@@ -3,14 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ajv, contractsDir, describeErrors } from '../contracts.js';
+import type { CallEventSink, CallEventType, ReporterStats } from '../events.js';
 import { FrappeClient, type DeliveryOutcome } from './frappe-client.js';
 import { Outbox, type DeadLetter, type OutboxEntry } from './outbox.js';
-
-export type CallEventType = 'call.state_changed' | 'participant.joined' | 'participant.left' | 'quality.sample';
-
-export interface CallEventSink {
-	report(callId: string, type: CallEventType, payload: object): void;
-}
 
 /** One event as contracts/call-events.schema.json defines it. */
 export interface CallEvent {
@@ -38,19 +33,6 @@ export interface CallEventReporterOptions {
 	retryMaxDelayMs?: number;
 	requestTimeoutMs?: number;
 	fetch?: typeof globalThis.fetch;
-}
-
-/** Counters for /metrics: the first three count since this process started. */
-export interface ReporterStats {
-	delivered: number;
-	failedAttempts: number;
-	deadLettered: number;
-	/** Events refused by the contract check in report() and never stored. */
-	invalidDropped: number;
-	/** Events in the outbox not yet acknowledged by Frappe. */
-	pending: number;
-	/** Events kept in the dead-letter table, over the outbox's whole life. */
-	deadLetterStored: number;
 }
 
 const MAX_BATCH = 100;
