@@ -1,11 +1,15 @@
-"""Named database locks held until the current transaction ends.
+"""Named database locks held until the current transaction ends, and reads that see the latest commits.
 
 A check-then-insert (is the live-session cap reached? does this customer exist yet?) is only safe when
 everyone doing the same check waits for the one before to commit. `transaction_lock(key)` takes a
 named lock of the database server (MariaDB GET_LOCK, PostgreSQL advisory lock) and releases it when
-the transaction commits or rolls back, so the next holder's locking reads see what the previous one
-wrote. Read what the lock protects with a locking read (`for_update=True`, `FOR UPDATE`): a plain read
-may use a snapshot taken before the lock was granted.
+the transaction commits or rolls back.
+
+Under REPEATABLE READ (MariaDB's default, which Frappe keeps) a plain read uses a snapshot taken at the
+transaction's first read, possibly before the lock was granted: the record the previous holder created
+is invisible to it — and to ERPNext's own link checks. Read what a lock protects with a locking read
+(`for_update=True`), or call `read_committed()` first in requests and jobs that create records others
+may be creating at the same moment.
 """
 
 from __future__ import annotations
@@ -36,3 +40,16 @@ def transaction_lock(key: str, timeout_sec: int = 10) -> None:
 
     frappe.db.after_commit.add(release)
     frappe.db.after_rollback.add(release)
+
+
+def read_committed() -> None:
+    """From the next statement on, each read sees what other transactions have committed.
+
+    Commits the current transaction: call it before this request or job has written anything. The
+    setting lasts for the connection, which Frappe closes at the end of each request and job."""
+    if frappe.db.db_type == "postgres":
+        frappe.db.commit()
+        frappe.db.sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return
+    frappe.db.sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    frappe.db.commit()

@@ -25,7 +25,7 @@ from voice_agent.agent.tools import (
     idempotency_key,
     validate_args,
 )
-from voice_agent.locks import transaction_lock
+from voice_agent.locks import read_committed, transaction_lock
 
 GENERIC_FAILURE = "Sorry, I could not do that right now. A colleague will follow up with you."
 
@@ -70,6 +70,9 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
         return _refuse(caller, tool, raw_args, str(exc), started)
 
     key = idempotency_key(caller.scope, tool, args)
+    # Nothing is written yet. From here on reads see other requests' commits: a caller created by a
+    # concurrent request (parties.find_or_create) is visible to ERPNext's own checks of the order.
+    read_committed()
     # A retry or repeat of this request waits here until the first one commits, then answers as it did.
     transaction_lock(f"tool:{key}")
     previous = _previous_reply(key)

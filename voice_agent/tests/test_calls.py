@@ -34,7 +34,7 @@ MANAGER = "va-manager@example.com"
 SIDECAR = "va-sidecar@example.com"
 OUTSIDER = "va-outsider@example.com"
 NO_LEAD_AGENT = "va-nolead@example.com"
-LEAD_EMAIL = "va-test-lead@example.com"
+LEAD_EMAIL = f"va-test-lead-{uuid.uuid4().hex[:8]}@example.com"
 ROLES = ("Voice Agent User", "Voice Agent Manager", "Voice Sidecar")
 
 
@@ -310,8 +310,8 @@ class TestCalls(VoiceAgentTestCase):
             calls.initiate_call("Lead", "no-such-lead")
         with self.assertRaisesRegex(frappe.ValidationError, "Calls can be started from"):
             calls.initiate_call("User", AGENT)
-        with self.assertRaisesRegex(frappe.ValidationError, "browser calls"):
-            calls.initiate_call("Lead", self.lead.name, channel="whatsapp")
+        with self.assertRaisesRegex(frappe.ValidationError, "not available on this site"):
+            calls.initiate_call("Lead", self.lead.name, channel="carrier-pigeon")
         frappe.set_user("Administrator")
         self.configure(enabled=0)
         frappe.set_user(AGENT)

@@ -104,6 +104,8 @@ class TestVoiceAgent(VoiceAgentTestCase):
         settings.api_base_url = "https://ultravox.example.net"
         with patch.dict(frappe.conf, {"developer_mode": 0}):
             self.assertRaisesRegex(frappe.ValidationError, "developer mode", settings.save)
+        settings = frappe.get_single("Voice Agent Settings")
+        settings.api_base_url = "https://ultravox.example.net"
         with patch.dict(frappe.conf, {"developer_mode": 1}):
             settings.save()
 

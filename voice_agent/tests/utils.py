@@ -38,10 +38,11 @@ _CACHED_SINGLES = ("Voice Agent Settings", "MediaSoup WebRTC Settings")
 
 
 def load_repo_module(name: str, *parts: str):
-    """A module of the repository's tests/ folder, which is not on the bench's path (another "tests"
-    package shadows it there)."""
+    """A module or package (its __init__.py) of the repository's tests/ folder, which is not on the
+    bench's path (another "tests" package shadows it there); a package's relative imports work."""
     path = os.path.join(REPO_ROOT, "tests", *parts)
-    spec = importlib.util.spec_from_file_location(name, path)
+    locations = [os.path.dirname(path)] if parts[-1] == "__init__.py" else None
+    spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=locations)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -194,6 +195,7 @@ def run_concurrently(
     def run(index: int) -> None:
         frappe.init(site=site, sites_path=sites_path)
         frappe.connect()
+        frappe.flags.in_test = True  # as the test runner sets it for its own connection
         try:
             frappe.set_user(user)
             context = request(index) if request else _no_context()
@@ -272,22 +274,22 @@ def committed_single(doctype: str, values: dict[str, Any], passwords: dict[str, 
     }
     try:
         for field, value in values.items():
-            frappe.db.set_single_value(doctype, field, value)
+            frappe.db.set_single_value(doctype, field, value, update_modified=False)
         for field, value in (passwords or {}).items():
             set_encrypted_password(doctype, doctype, value, field)
-            frappe.db.set_single_value(doctype, field, "*" * len(value))
+            frappe.db.set_single_value(doctype, field, "*" * len(value), update_modified=False)
         frappe.db.commit()
         frappe.clear_document_cache(doctype, doctype)
         yield
     finally:
         for field, value in before.items():
-            frappe.db.set_single_value(doctype, field, value)
+            frappe.db.set_single_value(doctype, field, value, update_modified=False)
         for field, value in before_passwords.items():
             if value:
                 set_encrypted_password(doctype, doctype, value, field)
-                frappe.db.set_single_value(doctype, field, "*" * len(value))
+                frappe.db.set_single_value(doctype, field, "*" * len(value), update_modified=False)
             else:
                 remove_encrypted_password(doctype, doctype, field)
-                frappe.db.set_single_value(doctype, field, None)
+                frappe.db.set_single_value(doctype, field, None, update_modified=False)
         frappe.db.commit()
         frappe.clear_document_cache(doctype, doctype)
