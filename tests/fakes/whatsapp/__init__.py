@@ -26,10 +26,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.whatsapp import webhooks as wh
-from tests.fakes.whatsapp._delivery import Delivery, DeliveryConfig, WebhookDeliverer
-from tests.fakes.whatsapp._graph import GraphApi, Reply, graph_error, new_media_id
-from tests.fakes.whatsapp._state import (
+from . import webhooks as wh
+from ._delivery import Delivery, DeliveryConfig, WebhookDeliverer
+from ._graph import GraphApi, Reply, graph_error, new_media_id
+from ._state import (
     MODES,
     Call,
     FakeState,

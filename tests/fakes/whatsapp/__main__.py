@@ -9,7 +9,7 @@ import json
 import signal
 import threading
 
-from tests.fakes.whatsapp import FakeWhatsApp
+from . import FakeWhatsApp
 
 
 def main() -> None:

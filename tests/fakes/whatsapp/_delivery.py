@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from tests.fakes.whatsapp.webhooks import encode, sign
+from .webhooks import encode, sign
 
 
 @dataclass

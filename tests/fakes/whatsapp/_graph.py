@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.whatsapp import webhooks as wh
-from tests.fakes.whatsapp._delivery import WebhookDeliverer
-from tests.fakes.whatsapp._state import Call, FakeState, Media, PhoneNumber, RecordedRequest, SentMessage
+from . import webhooks as wh
+from ._delivery import WebhookDeliverer
+from ._state import Call, FakeState, Media, PhoneNumber, RecordedRequest, SentMessage
 
 MESSAGE_TYPES = ("text", "image", "audio", "video", "document", "sticker", "template", "interactive",
                  "reaction", "location", "contacts")
