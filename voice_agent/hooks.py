@@ -13,7 +13,18 @@ require_type_annotated_api_methods = True
 # --- AI voice agent (Ultravox) -------------------------------------------
 # Webhook events that failed (or whose job never ran) are processed again.
 scheduler_events = {
-    "cron": {"*/5 * * * *": ["voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events"]},
+    "cron": {
+        # WhatsApp messages whose send is due (a retry, or a job that was lost) go out within a minute.
+        "* * * * *": ["voice_agent.integrations.whatsapp.outbound.send_due_messages"],
+        "*/5 * * * *": [
+            "voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events",
+            "voice_agent.integrations.whatsapp.webhook.retry_failed_events",
+        ],
+    },
+    "daily": [
+        "voice_agent.integrations.whatsapp.webhook.delete_old_events",
+        "voice_agent.integrations.whatsapp.template_sync.sync_all",
+    ],
 }
 
 # Only the site itself and the allowed origins may frame /voice-agent; nobody frames /call.
@@ -25,15 +36,23 @@ after_request = ["voice_agent.page_headers.add_frame_ancestors"]
 voice_agent_callable_doctypes = ["Lead", "Customer", "Contact", "CRM Lead", "CRM Deal"]
 voice_agent_call_channels = {"Browser": "voice_agent.telephony.browser.BrowserChannel"}
 
-# A Voice Agent User sees only the calls where they are the agent.
+# A Voice Agent User sees only the calls where they are the agent, and the WhatsApp conversations of
+# the numbers whose team they are in or that are assigned to them.
 permission_query_conditions = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.get_permission_query_conditions",
+    "WhatsApp Conversation": "voice_agent.conversations.access.conversation_query_conditions",
+    "WhatsApp Message": "voice_agent.conversations.access.message_query_conditions",
 }
 has_permission = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.has_permission",
+    "WhatsApp Conversation": "voice_agent.conversations.access.has_conversation_permission",
+    "WhatsApp Message": "voice_agent.conversations.access.has_message_permission",
 }
-# Calls on the timeline of the Lead / Customer / Contact they were made from.
-additional_timeline_content = {"*": ["voice_agent.telephony.timeline.timeline_content"]}
+# Calls and WhatsApp messages on the timeline of the record they belong to.
+additional_timeline_content = {"*": [
+    "voice_agent.telephony.timeline.timeline_content",
+    "voice_agent.conversations.timeline.timeline_content",
+]}
 # The callable doctypes and the calling roles, for the Call buttons.
 boot_session = "voice_agent.telephony.settings.boot_session"
 # Call buttons: thin loaders that lazy-load /assets/voice_agent/dist/call_panel.js.

@@ -28,6 +28,7 @@ PURE = [
     "voice_agent.integrations.whatsapp.errors",
     "voice_agent.integrations.whatsapp.signature",
     "voice_agent.integrations.whatsapp.payloads",
+    "voice_agent.integrations.whatsapp.templates",
 ]
 
 

@@ -1,0 +1,53 @@
+"""One WhatsApp Business phone number: its Graph credentials, who handles its conversations, and its
+health (the last test, an expired token). A new App Secret keeps the previous one accepted for a day, so
+webhooks signed during the switch at Meta are not refused; a new access token releases the messages held
+while the old one was expired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import now_datetime
+from frappe.utils.password import get_decrypted_password
+
+from voice_agent.integrations.whatsapp.graph import DEFAULT_BASE_URL
+
+SECRET_ROTATION_WINDOW = timedelta(hours=24)
+
+
+class WhatsAppAccount(Document):
+    def validate(self) -> None:
+        self.phone_number_id = (self.phone_number_id or "").strip()
+        self.waba_id = (self.waba_id or "").strip()
+        for field in ("phone_number_id", "waba_id"):
+            if not self.get(field).isdigit():
+                frappe.throw(_("{0} is the number Meta shows (digits only).").format(self.meta.get_label(field)))
+        if not (self.graph_api_version or "").startswith("v"):
+            frappe.throw(_("Graph API Version looks like v23.0."))
+        base = (self.graph_base_url or DEFAULT_BASE_URL).rstrip("/")
+        if base != DEFAULT_BASE_URL and not frappe.conf.developer_mode:
+            frappe.throw(_("Another Graph API address than Meta's is only allowed in developer mode."))
+        self._keep_previous_secret()
+        if self._changed_password("access_token"):
+            self.status, self.token_expired_at, self.flags.token_replaced = "Not tested", None, True
+
+    def on_update(self) -> None:
+        if self.flags.token_replaced:
+            from voice_agent.integrations.whatsapp.outbound import release_held_messages
+
+            release_held_messages(self.name)
+
+    def _keep_previous_secret(self) -> None:
+        if not self._changed_password("app_secret"):
+            return
+        old = get_decrypted_password(self.doctype, self.name, "app_secret", raise_exception=False)
+        if old:
+            self.previous_app_secret = old
+            self.previous_app_secret_until = now_datetime() + SECRET_ROTATION_WINDOW
+
+    def _changed_password(self, field: str) -> bool:
+        value = self.get(field)
+        return bool(value) and not self.is_new() and not self.is_dummy_password(value)

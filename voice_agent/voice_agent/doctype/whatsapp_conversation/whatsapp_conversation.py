@@ -1,0 +1,103 @@
+"""A chat between one business number and one customer: who the customer is (number, business-scoped
+user id, the party it is linked to), who handles it, what is unread, when the 24-hour window closes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import get_datetime, now_datetime
+
+from voice_agent.site_time import iso_utc
+
+REALTIME_EVENT = "whatsapp_update"
+SERVICE_WINDOW = timedelta(hours=24)
+PREVIEW_CHARS = 140
+
+
+class WhatsAppConversation(Document):
+    def before_insert(self) -> None:
+        self.conversation_key = conversation_key(self.account, self.wa_id)
+
+    def validate(self) -> None:
+        if self.party_doctype and self.party_name and not frappe.db.exists(self.party_doctype, self.party_name):
+            frappe.throw(_("{0} {1} does not exist.").format(_(self.party_doctype), self.party_name))
+        if self.party_doctype and self.party_name:
+            self.party_title = party_title(self.party_doctype, self.party_name)
+
+    # --- changes (the caller holds the conversation's lock and saves) ---------------------------
+
+    def record_inbound(self, received_at: datetime, preview: str) -> None:
+        self.unread_count = (self.unread_count or 0) + 1
+        self.status = "Open"
+        self._record_last(received_at, preview)
+        if not self.last_inbound_at or get_datetime(self.last_inbound_at) < received_at:
+            self.last_inbound_at = received_at
+            self.window_ends_at = received_at + SERVICE_WINDOW
+
+    def record_outbound(self, at: datetime, preview: str) -> None:
+        self._record_last(at, preview)
+
+    def move_to_number(self, new_wa_id: str, new_phone: str | None) -> None:
+        """The customer changed their WhatsApp number (a `user_changed_number` system message)."""
+        self.wa_id = new_wa_id
+        self.phone = new_phone or self.phone
+        self.conversation_key = conversation_key(self.account, new_wa_id)
+
+    def window_open(self, now: datetime | None = None) -> bool:
+        return bool(self.window_ends_at) and get_datetime(self.window_ends_at) > (now or now_datetime())
+
+    def _record_last(self, at: datetime, preview: str) -> None:
+        if not self.last_message_at or get_datetime(self.last_message_at) <= at:
+            self.last_message_at = at
+            self.last_message_preview = (preview or "")[:PREVIEW_CHARS]
+
+    # --- what the desk sees --------------------------------------------------------------------
+
+    def view(self) -> dict[str, Any]:
+        """contracts/whatsapp-api.schema.json#/$defs/Conversation"""
+        account_title = frappe.get_cached_value("WhatsApp Account", self.account, "title") or self.account
+        return {
+            "name": self.name,
+            "account": self.account,
+            "account_title": account_title,
+            "wa_id": self.wa_id,
+            "profile_name": self.profile_name or None,
+            "party": {"doctype": self.party_doctype, "name": self.party_name,
+                      "title": self.party_title or self.party_name}
+            if self.party_doctype and self.party_name else None,
+            "assigned_to": self.assigned_to or None,
+            "unread_count": self.unread_count or 0,
+            "last_message_at": iso_utc(self.last_message_at),
+            "last_message_preview": self.last_message_preview or None,
+            "window_ends_at": iso_utc(self.window_ends_at),
+            "status": self.status or "Open",
+            "bot_state": self.bot_state or None,
+            "lead_score": self.lead_score if self.lead_score else None,
+        }
+
+    def publish(self, kind: str, message: Any = None) -> None:
+        """A `whatsapp_update` to every desk user who may see this conversation, after commit."""
+        from voice_agent.conversations.access import users_who_see
+
+        payload = {"kind": kind, "conversation": self.view()}
+        if message is not None:
+            payload["message"] = message.view()
+        for user in users_who_see(self):
+            frappe.publish_realtime(REALTIME_EVENT, payload, user=user, after_commit=True)
+        if self.party_doctype and self.party_name:
+            frappe.publish_realtime(REALTIME_EVENT, payload, doctype=self.party_doctype, docname=self.party_name,
+                                    after_commit=True)
+
+
+def conversation_key(account: str, wa_id: str) -> str:
+    return f"{account}:{wa_id}"
+
+
+def party_title(doctype: str, name: str) -> str:
+    meta = frappe.get_meta(doctype)
+    title_field = meta.get_title_field()
+    return str(frappe.db.get_value(doctype, name, title_field) or name) if title_field else name
