@@ -1,6 +1,6 @@
 // Bundle of the public invite page voice_agent/www/call/index.html.
 import { mountInvitePage } from "./invite-page";
-import type { MediaCounters } from "../desk/core/call-session";
+import type { MediaCounters } from "../calling/call-session";
 
 const root = document.getElementById("va-invite");
 if (root) {

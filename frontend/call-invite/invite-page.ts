@@ -1,6 +1,6 @@
-import { CallPanel } from "../desk/call-panel";
-import { createCallsApi, type CallsApi } from "../desk/core/calls-api";
-import type { CallSessionDeps } from "../desk/core/call-session";
+import { CallPanel } from "../calling/call-panel";
+import { createCallsApi, type CallsApi } from "../calling/calls-api";
+import type { CallSessionDeps } from "../calling/call-session";
 
 export interface InvitePageOptions {
   root: HTMLElement;

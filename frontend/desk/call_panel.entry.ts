@@ -1,7 +1,7 @@
 // The desk call panel, lazy-loaded by voice_agent/public/js/call_button.js.
-import { CallPanel, type VoiceCallUpdate } from "./call-panel";
-import { createCallsApi, type CallsApi } from "./core/calls-api";
-import type { MediaCounters } from "./core/call-session";
+import { CallPanel, type VoiceCallUpdate } from "../calling/call-panel";
+import { createCallsApi, type CallsApi } from "../calling/calls-api";
+import type { MediaCounters } from "../calling/call-session";
 
 interface OpenOptions {
   reference_doctype?: string;

@@ -1,4 +1,4 @@
-import { createMethodCaller, type MethodCaller } from "../../shared/frappe-call";
+import { createMethodCaller, type MethodCaller } from "../shared/frappe-call";
 import type { JoinAnswer } from "./signaling-types";
 
 const M = "voice_agent.api.calls.";

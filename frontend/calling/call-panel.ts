@@ -1,8 +1,8 @@
-import { CallSession, type CallEndCause, type CallSessionDeps, type CallStatus } from "./core/call-session";
-import type { CallsApi } from "./core/calls-api";
-import { STATUS_TEXT, endMessage, formatDuration, gradeQuality } from "./core/messages";
+import { CallSession, type CallEndCause, type CallSessionDeps, type CallStatus } from "./call-session";
+import type { CallsApi } from "./calls-api";
+import { STATUS_TEXT, endMessage, formatDuration, gradeQuality } from "./messages";
 import { PANEL_CSS } from "./call-panel.css";
-import type { JoinAnswer, ParticipantInfo, QualitySample } from "./core/signaling-types";
+import type { JoinAnswer, ParticipantInfo, QualitySample } from "./signaling-types";
 
 export interface CallPanelOptions {
   /** Who the call is with, e.g. "Lead: Jane Doe". */

@@ -1,6 +1,6 @@
 // The sidecar's wire types live in contracts/signaling.d.ts, shared with the sidecar;
 // what follows them here is the browser's own.
-import type { Ack, Role } from "../../../contracts/signaling";
+import type { Ack, Role } from "../../contracts/signaling";
 
 export type {
   Ack,
@@ -10,7 +10,7 @@ export type {
   QualitySample,
   SignalingPushes,
   SignalingRequests,
-} from "../../../contracts/signaling";
+} from "../../contracts/signaling";
 
 /** What CallSession needs from a socket.io client socket (a fake one in unit tests). */
 export interface SignalingSocket {
