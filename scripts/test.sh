@@ -6,6 +6,7 @@
 #
 #   scripts/test.sh            all suites
 #   scripts/test.sh sidecar    only suites whose file name contains "sidecar"
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set +e
 

@@ -1,4 +1,6 @@
+#!/usr/bin/env bash
 # Static checks and pure-logic tests of the Python app and the contracts (no Frappe).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 va_ensure_python
 cd "$VA_ROOT"

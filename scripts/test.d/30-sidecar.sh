@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # mediasoup sidecar: strict typecheck, then the integration suite against a real
 # mediasoup worker, real socket.io and the real CLI (vitest builds dist/ first).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 va_ensure_node
 va_ensure_mediasoup_worker
