@@ -57,6 +57,11 @@ export class ConversationView {
   #typing: () => void;
   #markReadSoon: ReturnType<typeof debounce>;
   #roving: { refresh(): void };
+  /** Whether the history follows its end (the user is at the bottom), as content grows. */
+  #pinned = true;
+  /** scrollTop as this view last set it: the scroll event of its own scrolling says nothing of the user. */
+  #autoTop = -1;
+  #resize: ResizeObserver | undefined;
   #onVisibility = (): void => {
     if (document.visibilityState === "visible") this.#maybeMarkRead();
   };
@@ -69,6 +74,14 @@ export class ConversationView {
     this.#markReadSoon = debounce(() => this.#maybeMarkRead(), 600);
     this.root = this.#build();
     this.#roving = rovingFocus(this.#ref("messages"), "li.va-wa-msg");
+    // Images that load, a failure's sentence that appears: the end stays in view while pinned.
+    if (typeof ResizeObserver === "function") {
+      this.#resize = new ResizeObserver(() => {
+        if (this.#pinned) this.#scrollToBottom();
+      });
+      this.#resize.observe(this.#ref("messages"));
+      this.#resize.observe(this.#ref("scroller"));
+    }
     document.addEventListener("visibilitychange", this.#onVisibility);
     this.#renderHeader();
     this.#renderWindow();
@@ -140,6 +153,8 @@ export class ConversationView {
       onSent: (message) => this.#sent(message),
       onClose: () => {
         if (this.#openDialog === picker.dialog) this.#openDialog = null;
+        // What opened it may be gone (the "start a conversation" form): keep focus in the conversation.
+        if (!this.#destroyed && (!document.activeElement || document.activeElement === document.body)) this.focusComposer();
       },
     });
     this.#openDialog = picker.dialog;
@@ -152,6 +167,7 @@ export class ConversationView {
     clearTimeout(this.#windowTimer);
     this.#markReadSoon.cancel();
     this.#observer?.disconnect();
+    this.#resize?.disconnect();
     this.#openDialog?.close();
     document.removeEventListener("visibilitychange", this.#onVisibility);
     this.root.remove();
@@ -207,7 +223,10 @@ export class ConversationView {
     const state = this.#keep("state", h("p", { class: "va-wa-state", role: "status" }));
     const scroller = this.#keep("scroller", h("div", { class: "va-wa-scroll" }, older, start, state, messages));
     scroller.addEventListener("scroll", () => {
-      if (this.#nearBottom()) this.#ref("newBelow").hidden = true;
+      // Content may have grown between a scroll this view made and its event: judge the user's own only.
+      if (Math.abs(scroller.scrollTop - this.#autoTop) <= 1) return;
+      this.#pinned = this.#nearBottom();
+      if (this.#pinned) this.#ref("newBelow").hidden = true;
     });
     const newBelow = this.#keep("newBelow", h("button", { type: "button", class: "va-wa-new-below", hidden: true }, __("New messages below")));
     newBelow.addEventListener("click", () => {
@@ -355,6 +374,7 @@ export class ConversationView {
     line.textContent = windowText(this.#window, now);
     line.dataset.open = String(this.#window.open);
     line.dataset.soon = String(this.#window.open && this.#window.remainingMs < 60 * 60_000);
+    this.root.dataset.window = this.#window.open ? "open" : "closed";
     this.#ref("composer").hidden = !this.#window.open;
     this.#ref("closed").hidden = this.#window.open;
     this.#ref("closedText").textContent = this.#window.open ? "" : closedWindowText(this.#window);
@@ -449,6 +469,7 @@ export class ConversationView {
       this.#ref("start").hidden = this.#history.hasMore;
       this.#roving.refresh();
       scroller.scrollTop = scroller.scrollHeight - fromBottom;
+      this.#autoTop = scroller.scrollTop;
     } catch (error) {
       this.#showAlert(errorText(error, __("Earlier messages could not be loaded.")));
     } finally {
@@ -466,6 +487,8 @@ export class ConversationView {
   #scrollToBottom(): void {
     const s = this.#ref("scroller");
     s.scrollTop = s.scrollHeight;
+    this.#autoTop = s.scrollTop;
+    this.#pinned = true;
   }
 
   #announce(text: string): void {
@@ -565,7 +588,7 @@ export class ConversationView {
     }
     this.#sending = true;
     this.#hideAlert();
-    this.#ref("send").setAttribute("aria-disabled", "true");
+    this.#ref("send").setAttribute("aria-busy", "true");
     const replyTo = this.#replyTo?.name;
     try {
       let message: Message;
@@ -591,7 +614,7 @@ export class ConversationView {
       this.#showAlert(errorText(error, __("The message could not be sent.")));
     } finally {
       this.#sending = false;
-      this.#ref("send").removeAttribute("aria-disabled");
+      this.#ref("send").removeAttribute("aria-busy");
     }
   }
 

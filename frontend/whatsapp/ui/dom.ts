@@ -37,7 +37,7 @@ const ICONS: Record<string, string> = {
   clock: '<circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M8 4.6V8l2.3 1.5" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linecap="round"/>',
   check: '<path d="M2.5 8.6l3.2 3.1L13.5 4" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>',
   checks: '<path d="M.8 8.6l3.1 3.1L11.2 4M7 11.2l.6.5L14.9 4" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/>',
-  alert: '<circle cx="8" cy="8" r="6.6" fill="currentColor"/><path d="M8 4.3v4.6" stroke="#fff" stroke-width="1.6" stroke-linecap="round"/><circle cx="8" cy="11.4" r=".95" fill="#fff"/>',
+  alert: '<circle cx="8" cy="8" r="6.3" fill="none" stroke="currentColor" stroke-width="1.5"/><path d="M8 4.6v4.2" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/><circle cx="8" cy="11.2" r=".95" fill="currentColor"/>',
   attach: '<path d="M13.2 7.6l-5.3 5.3a3.4 3.4 0 01-4.8-4.8l5.6-5.6a2.3 2.3 0 013.2 3.2L6.3 11.3a1.1 1.1 0 01-1.6-1.6l4.9-4.9" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linecap="round"/>',
   send: '<path d="M2 8l11.5-5.3L9.2 14 7.4 9 2 8z" fill="none" stroke="currentColor" stroke-width="1.4" stroke-linejoin="round"/><path d="M7.4 9l6.1-6.3" stroke="currentColor" stroke-width="1.4"/>',
   reply: '<path d="M6.5 3.5L2.5 7.5l4 4" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/><path d="M2.8 7.5H9a4.5 4.5 0 014.5 4.5v.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/>',

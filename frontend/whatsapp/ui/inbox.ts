@@ -216,7 +216,8 @@ export class Inbox {
 
   async #loadMore(): Promise<void> {
     const more = this.#ref("more");
-    more.setAttribute("aria-disabled", "true");
+    if (more.getAttribute("aria-busy") === "true") return;
+    more.setAttribute("aria-busy", "true");
     try {
       const page = await this.#opts.api.getInbox({ ...this.#query, start: this.#list.length, limit: PAGE });
       const known = new Set(this.#list.map((c) => c.name));
@@ -228,7 +229,7 @@ export class Inbox {
     } catch (error) {
       this.#announce(errorText(error, __("More conversations could not be loaded.")));
     } finally {
-      more.removeAttribute("aria-disabled");
+      more.removeAttribute("aria-busy");
     }
   }
 
@@ -267,7 +268,10 @@ export class Inbox {
       this.#accounts.set(c.account, c.account_title);
       if (c.assigned_to) this.#users.add(c.assigned_to);
     }
-    if (grew) this.#renderAccounts();
+    if (grew) {
+      this.#renderAccounts();
+      this.#renderRows();
+    }
   }
 
   #renderAccounts(): void {
@@ -322,7 +326,8 @@ export class Inbox {
           h(
             "span",
             { class: "va-wa-row-bottom" },
-            h("span", { class: "va-wa-chip" }, c.account_title),
+            // The number only says something when there are several.
+            this.#accounts.size > 1 ? h("span", { class: "va-wa-chip" }, c.account_title) : null,
             c.party ? null : h("span", { class: "va-wa-chip" }, formatWaId(c.wa_id)),
             h("span", { class: "va-wa-chip va-wa-chip-assignee", "data-assigned": c.assigned_to ?? "" }, c.assigned_to ? (c.assigned_to === this.#opts.me ? __("Me") : userName(c.assigned_to)) : __("Unassigned")),
             unread ? h("span", { class: "va-wa-badge", "aria-label": __("{0} unread", [c.unread_count]) }, String(c.unread_count)) : null,

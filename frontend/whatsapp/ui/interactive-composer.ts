@@ -145,7 +145,8 @@ export class InteractiveComposer {
     for (const el of this.#form.querySelectorAll<HTMLElement>("[data-field]")) {
       el.setAttribute("aria-invalid", String(this.#attempted && Boolean(problems[el.dataset.field as string])));
     }
-    this.#send.setAttribute("aria-disabled", String(Object.keys(problems).length > 0 || this.#sending));
+    this.#send.dataset.incomplete = String(Object.keys(problems).length > 0);
+    this.#send.setAttribute("aria-busy", String(this.#sending));
   }
 
   async #submit(): Promise<void> {

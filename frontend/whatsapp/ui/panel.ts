@@ -236,7 +236,8 @@ export class WhatsAppPanel {
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      start.setAttribute("aria-disabled", "true");
+      if (start.getAttribute("aria-busy") === "true") return;
+      start.setAttribute("aria-busy", "true");
       problem.textContent = "";
       this.#opts.api
         .startConversation(this.#opts.party.doctype, this.#opts.party.name, select.value)
@@ -248,7 +249,7 @@ export class WhatsAppPanel {
         })
         .catch((error: unknown) => {
           problem.textContent = errorText(error, __("The conversation could not be started."));
-          start.removeAttribute("aria-disabled");
+          start.removeAttribute("aria-busy");
         });
     });
     return form;

@@ -42,6 +42,8 @@ const CSS = `
 .va-wa .va-wa-btn-primary { background: var(--btn-primary, #171717); color: var(--neutral, #fff); }
 .va-wa .va-wa-btn-primary:hover { background: var(--btn-primary, #171717); opacity: .9; }
 .va-wa .va-wa-btn[aria-disabled="true"], .va-wa .va-wa-btn:disabled { opacity: .55; cursor: default; }
+.va-wa .va-wa-btn[data-incomplete="true"] { opacity: .7; }
+.va-wa .va-wa-btn[aria-busy="true"] { opacity: .7; cursor: progress; }
 .va-wa .va-wa-icon-btn { padding: 4px; min-width: 28px; }
 .va-wa .va-wa-btn:focus-visible { box-shadow: var(--va-focus); }
 .va-wa .va-wa-input { font: inherit; font-size: var(--text-base, 14px); width: 100%; min-height: 32px; padding: 5px 8px; color: var(--va-fg);
@@ -82,7 +84,7 @@ const CSS = `
 .va-wa-bubble { max-width: min(78%, 520px); padding: 6px 10px 4px; border-radius: 10px; background: var(--va-bg); border: 1px solid var(--va-border);
   overflow-wrap: anywhere; display: flex; flex-direction: column; gap: 4px; }
 .va-wa-outbound .va-wa-bubble { background: var(--va-out); border-color: transparent; }
-.va-wa-inbound .va-wa-bubble { background: var(--va-subtle); border-color: transparent; }
+.va-wa-inbound .va-wa-bubble { background: var(--va-subtle); border-color: var(--va-border); }
 .va-wa-text { white-space: pre-wrap; }
 .va-wa-meta { display: flex; align-items: center; justify-content: flex-end; gap: 6px; font-size: 11px; color: var(--va-light); }
 .va-wa-sender { margin-right: auto; max-width: 14em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -190,12 +192,12 @@ const CSS = `
 .va-wa-drawer .va-wa-conv-actions { justify-content: flex-start; }
 
 /* inbox */
-.va-wa-inbox { display: grid; grid-template-columns: minmax(280px, 340px) minmax(0, 1fr); height: calc(100vh - var(--navbar-height, 48px) - 100px);
+.va-wa-inbox { display: grid; grid-template-columns: minmax(300px, 360px) minmax(0, 1fr); height: calc(100vh - var(--navbar-height, 48px) - 100px);
   min-height: 440px; border: 1px solid var(--va-border); border-radius: var(--border-radius-md, 10px); overflow: hidden; background: var(--va-bg); }
 .va-wa-inbox-side { display: flex; flex-direction: column; min-height: 0; border-right: 1px solid var(--va-border); }
 .va-wa-filters { display: flex; flex-wrap: wrap; gap: 4px; padding: 10px 10px 6px; }
 .va-wa-filter { display: inline-flex; align-items: center; gap: 6px; border: 1px solid var(--va-border); background: var(--va-bg); color: var(--va-muted); font: inherit;
-  font-size: var(--text-xs, 12px); padding: 3px 10px; border-radius: 14px; cursor: pointer; }
+  font-size: var(--text-xs, 12px); padding: 3px 9px; border-radius: 14px; cursor: pointer; white-space: nowrap; }
 .va-wa-filter[aria-pressed="true"] { background: var(--btn-primary, #171717); color: var(--neutral, #fff); border-color: transparent; }
 .va-wa-count { font-weight: 600; }
 .va-wa-inbox-tools { display: flex; flex-direction: column; gap: 6px; padding: 0 10px 8px; border-bottom: 1px solid var(--va-border); }
@@ -222,13 +224,14 @@ const CSS = `
 .va-wa-inbox-main { min-width: 0; min-height: 0; display: flex; flex-direction: column; }
 .va-wa-inbox-main > .va-wa-conv { flex: 1; }
 .va-wa-empty { flex: 1; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 8px; color: var(--va-light); padding: 24px; text-align: center; }
-.va-wa-back { display: none; }
+.va-wa .va-wa-btn.va-wa-back { display: none; }
+.va-wa-conv[data-window="closed"] .va-wa-reply-btn { display: none; }
 
 @media (max-width: 767px) {
   .va-wa-inbox { grid-template-columns: minmax(0, 1fr); height: calc(100vh - var(--navbar-height, 48px) - 70px); border-radius: 0; border-left: 0; border-right: 0; }
   .va-wa-inbox[data-view="list"] .va-wa-inbox-main { display: none; }
   .va-wa-inbox[data-view="conversation"] .va-wa-inbox-side { display: none; }
-  .va-wa-inbox .va-wa-back { display: inline-flex; }
+  .va-wa-inbox .va-wa-btn.va-wa-back { display: inline-flex; }
   .va-wa-inbox-side { border-right: 0; }
   .va-wa-drawer { width: 100vw; border-left: 0; }
   .va-wa-tpl-grid { grid-template-columns: minmax(0, 1fr); }

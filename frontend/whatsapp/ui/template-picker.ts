@@ -58,7 +58,7 @@ export class TemplatePicker {
       "form",
       { class: "va-wa-tpl-form", novalidate: true },
       opts.note ? h("p", { class: "va-wa-note" }, opts.note) : null,
-      h("label", { class: "va-wa-field", for: selectId }, h("span", { class: "va-wa-label" }, __("Template")), this.#select),
+      h("div", { class: "va-wa-field" }, h("label", { class: "va-wa-label", for: selectId }, __("Template")), this.#select),
       h("div", { class: "va-wa-tpl-grid" }, this.#fields, h("div", { class: "va-wa-tpl-preview-wrap" }, h("p", { class: "va-wa-label", "aria-hidden": "true" }, __("Preview")), this.#preview)),
       this.#alert,
     );
@@ -201,7 +201,7 @@ export class TemplatePicker {
     const template = this.#template;
     if (!template) {
       this.#preview.replaceChildren(h("p", { class: "va-wa-muted" }, __("Choose a template to see the message.")));
-      this.#send.setAttribute("aria-disabled", "true");
+      this.#send.dataset.incomplete = "true";
       this.#status.textContent = "";
       return;
     }
@@ -217,7 +217,9 @@ export class TemplatePicker {
     }
     this.#renderPreview(template);
     const missing = problems.map((p) => parameterLabel(p.parameter));
-    this.#send.setAttribute("aria-disabled", String(problems.length > 0 || this.#sending));
+    // The button stays operable (a press shows what is missing); it only looks incomplete.
+    this.#send.dataset.incomplete = String(problems.length > 0);
+    this.#send.setAttribute("aria-busy", String(this.#sending));
     this.#status.textContent = missing.length ? __("To fill in: {0}", [missing.join(", ")]) : "";
   }
 
@@ -265,7 +267,7 @@ export class TemplatePicker {
     }
     this.#sending = true;
     this.#alert.hidden = true;
-    this.#send.setAttribute("aria-disabled", "true");
+    this.#send.setAttribute("aria-busy", "true");
     this.#status.textContent = __("Sending…");
     try {
       const values: TemplateValues = cleanTemplateValues(template, this.#values);
