@@ -1,0 +1,1036 @@
+/// <reference types="node" />
+// A fake of the Frappe side of WhatsApp messaging for the desk's browser tests: the
+// voice_agent.api.whatsapp.* endpoints (voice_agent/api/whatsapp.py and the modules behind it,
+// conversations/service.py, integrations/whatsapp/{outbound,inbound,statuses,media}.py) with their
+// rules and sentences, Frappe's upload_file and private files, the signed webhook Meta (here the
+// Graph fake) posts to, and `whatsapp_update` pushes to the desk pages (server-sent events standing
+// in for Frappe's socket.io). Every answer and push is checked against
+// contracts/whatsapp-api.schema.json before it leaves; the app's pure Python (whatsapp-python.ts)
+// verifies and parses webhooks, talks to the Graph fake, fills templates and words errors.
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { loadContract, type ContractCheck } from "./whatsapp-contract";
+import { APP_SECRET, type FakeGraph } from "./whatsapp-graph";
+import type { AppPython, GraphErrorInfo } from "./whatsapp-python";
+import { deskPage, HARNESS_FRAPPE_JS } from "./whatsapp-desk";
+
+export const USER = "agent@example.com";
+export const COLLEAGUE = "colleague@example.com";
+export const CSRF_TOKEN = "e2e-csrf-token-0123456789";
+const METHOD = "/api/method/voice_agent.api.whatsapp.";
+const DAY = 24 * 3_600_000;
+const PARTY_ORDER = ["Contact", "Lead", "Customer", "CRM Lead", "CRM Deal"];
+const MEDIA_KINDS = ["image", "audio", "video", "document", "sticker"];
+
+// --- records ---------------------------------------------------------------------------------
+
+export interface PartyRecord {
+  doctype: string;
+  name: string;
+  title: string;
+  phone: string | null;
+}
+
+interface AccountRecord {
+  name: string;
+  title: string;
+  phone_number_id: string;
+  waba_id: string;
+  members: string[];
+}
+
+interface ConversationRecord {
+  name: string;
+  account: string;
+  wa_id: string;
+  phone: string | null;
+  profile_name: string | null;
+  party: { doctype: string; name: string } | null;
+  assigned_to: string | null;
+  unread_count: number;
+  last_message_at: number | null;
+  last_message_preview: string | null;
+  last_inbound_at: number | null;
+  status: "Open" | "Closed";
+  creation: number;
+}
+
+interface MessageRecord {
+  name: string;
+  seq: number;
+  conversation: string;
+  direction: "inbound" | "outbound";
+  kind: string;
+  status: string;
+  text: string | null;
+  wamid: string | null;
+  created_at: number;
+  at: Partial<Record<"sent" | "delivered" | "read" | "failed", number>>;
+  error: { code: number | null; title: string; message: string; details: string | null } | null;
+  sent_by: string | null;
+  reply_to: string | null;
+  reply_to_wamid: string | null;
+  media: { id: string | null; url: string | null; mime_type: string | null; filename: string | null; size: number | null; state: string; sha256: string | null } | null;
+  template: string | null;
+  template_values: Record<string, Record<string, string>> | null;
+  interactive: { options: { id: string; title: string; description?: string | null }[]; chosen: string | null; list_button?: string } | null;
+  reaction: { emoji: string | null; to: string | null } | null;
+  location: { latitude: number; longitude: number; name: string | null; address: string | null } | null;
+  attempts: number;
+}
+
+interface TemplateRecord {
+  name: string;
+  template_name: string;
+  language: string;
+  category: string | null;
+  status: string;
+  waba_id: string;
+  components: unknown[];
+  summary: { header: { format: string; text?: string | null } | null; body: string; footer: string | null; buttons: string[] };
+  parameters: { component: "header" | "body"; index: number; kind: string; example: string | null }[];
+}
+
+interface FileRecord {
+  name: string;
+  file_name: string;
+  file_url: string;
+  content: Buffer;
+  mime_type: string;
+  attached_to: [string, string] | null;
+}
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  status: number;
+}
+
+class FrappeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly excType: string,
+    message: string,
+    readonly title?: string,
+  ) {
+    super(message);
+  }
+}
+
+const throwValidation = (message: string, title?: string): never => {
+  throw new FrappeError(417, "ValidationError", message, title);
+};
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString().replace("Z", "+00:00"));
+
+// --- the fake ----------------------------------------------------------------------------------
+
+export interface FakeFrappe {
+  origin: string;
+  calls: RecordedCall[];
+  /** Answers or pushes the contract refused (a test expects none). */
+  contractErrors: string[];
+  /** Webhook deliveries refused (bad signature) or failed. */
+  webhookErrors: string[];
+  /** Messages of a conversation, as stored (newest last). */
+  messages(conversation: string): MessageRecord[];
+  conversationOf(doctype: string, name: string): ConversationRecord | undefined;
+  /** Seeds a conversation with `history` (oldest first) without going through Meta. */
+  seedConversation(opts: SeedConversation): Promise<string>;
+  addParty(party: PartyRecord): void;
+  /** Retry delay of temporary Graph failures (the real queue backs off for minutes). */
+  retryDelayMs: number;
+  stop(): Promise<void>;
+}
+
+export interface SeedMessage {
+  direction: "inbound" | "outbound";
+  text?: string;
+  minutesAgo: number;
+  status?: string;
+  kind?: string;
+  file?: { data: Buffer; mime_type: string; filename: string };
+}
+
+export interface SeedConversation {
+  party: { doctype: string; name: string } | null;
+  wa_id: string;
+  profile_name: string;
+  assigned_to?: string | null;
+  unread_count?: number;
+  history: SeedMessage[];
+}
+
+export async function startFakeFrappe(opts: { root: string; python: AppPython; graph: FakeGraph; parties: PartyRecord[] }): Promise<FakeFrappe> {
+  const { root, python, graph } = opts;
+  const contract: ContractCheck = loadContract(root);
+  const calls: RecordedCall[] = [];
+  const contractErrors: string[] = [];
+  const webhookErrors: string[] = [];
+  const parties = new Map<string, PartyRecord>(opts.parties.map((p) => [`${p.doctype}/${p.name}`, p]));
+  const account: AccountRecord = { name: "WA-ACC-0001", title: "Sales +1 555-078-3881", phone_number_id: graph.phone_number_id, waba_id: graph.waba_id, members: [USER, COLLEAGUE] };
+  const accounts = new Map([[account.name, account]]);
+  const users = new Map([
+    [USER, { enabled: true, manager: false }],
+    [COLLEAGUE, { enabled: true, manager: false }],
+    ["manager@example.com", { enabled: true, manager: true }],
+  ]);
+  const conversations = new Map<string, ConversationRecord>();
+  const messages = new Map<string, MessageRecord>();
+  const templates = new Map<string, TemplateRecord>();
+  const files = new Map<string, FileRecord>();
+  const pendingStatuses = new Map<string, unknown[]>();
+  const clients = new Map<string, { res: ServerResponse; user: string; rooms: Set<string> }>();
+  let seq = 0;
+  let clock = Date.now();
+  const now = (): number => (clock = Math.max(clock + 1, Date.now()));
+  const nextName = (prefix: string): string => `${prefix}-${String(++seq).padStart(5, "0")}`;
+  let origin = "";
+  const fake: FakeFrappe = {
+    origin: "",
+    calls,
+    contractErrors,
+    webhookErrors,
+    retryDelayMs: 1500,
+    messages: (c) => [...messages.values()].filter((m) => m.conversation === c).sort((a, b) => a.seq - b.seq),
+    conversationOf: (doctype, name) => [...conversations.values()].find((c) => c.party?.doctype === doctype && c.party?.name === name),
+    seedConversation,
+    addParty: (p) => parties.set(`${p.doctype}/${p.name}`, p),
+    stop: async () => {
+      for (const c of clients.values()) c.res.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  await python.call("configure", { token: graph.token, base_url: graph.base_url, media_hosts: graph.media_hosts, phone_number_id: graph.phone_number_id });
+  await syncTemplates();
+
+  // --- views (the doctypes' view() methods) ---------------------------------------------------
+
+  function partyTitle(party: { doctype: string; name: string } | null): string | null {
+    return party ? (parties.get(`${party.doctype}/${party.name}`)?.title ?? party.name) : null;
+  }
+
+  function conversationView(c: ConversationRecord): Record<string, unknown> {
+    return {
+      name: c.name,
+      account: c.account,
+      account_title: accounts.get(c.account)?.title ?? c.account,
+      wa_id: c.wa_id,
+      profile_name: c.profile_name || null,
+      party: c.party ? { doctype: c.party.doctype, name: c.party.name, title: partyTitle(c.party) } : null,
+      assigned_to: c.assigned_to,
+      unread_count: c.unread_count,
+      last_message_at: iso(c.last_message_at),
+      last_message_preview: c.last_message_preview,
+      window_ends_at: iso(c.last_inbound_at === null ? null : c.last_inbound_at + DAY),
+      status: c.status,
+      bot_state: null,
+      lead_score: null,
+    };
+  }
+
+  function messageView(m: MessageRecord): Record<string, unknown> {
+    const template = m.template ? templates.get(m.template) : undefined;
+    const replyText = m.reply_to ? (messages.get(m.reply_to)?.text ?? null) : null;
+    return {
+      name: m.name,
+      conversation: m.conversation,
+      wamid: m.wamid,
+      direction: m.direction,
+      kind: m.kind,
+      status: m.status,
+      text: m.text,
+      created_at: iso(m.created_at),
+      status_at: { sent: iso(m.at.sent), delivered: iso(m.at.delivered), read: iso(m.at.read), failed: iso(m.at.failed) },
+      error: m.error ? { code: m.error.code, message: m.error.message || m.error.title, retrying: m.status === "queued" || m.status === "sending" } : null,
+      sent_by: m.sent_by,
+      reply_to: m.reply_to || m.reply_to_wamid ? { name: m.reply_to, text: replyText } : null,
+      media: m.media && (m.media.id || m.media.url) ? { mime_type: m.media.mime_type, state: m.media.state, url: m.media.url, filename: m.media.filename, size: m.media.size } : null,
+      template: m.template ? { name: template?.template_name ?? m.template, language: template?.language ?? "" } : null,
+      interactive: m.interactive ? { options: m.interactive.options, chosen: m.interactive.chosen } : null,
+      reaction: m.kind === "reaction" ? m.reaction : null,
+      location: m.kind === "location" ? m.location : null,
+    };
+  }
+
+  function preview(m: MessageRecord): string {
+    if (m.text) return m.text;
+    if (m.kind === "template") return `Template ${templates.get(m.template ?? "")?.template_name ?? ""}`;
+    return m.kind.charAt(0).toUpperCase() + m.kind.slice(1);
+  }
+
+  // --- access (conversations/access.py) -------------------------------------------------------
+
+  const isManager = (user: string): boolean => users.get(user)?.manager === true;
+  const teamAccounts = (user: string): string[] => [...accounts.values()].filter((a) => a.members.includes(user)).map((a) => a.name);
+  const maySee = (c: ConversationRecord, user: string): boolean => isManager(user) || c.assigned_to === user || teamAccounts(user).includes(c.account);
+
+  function conversationFor(name: unknown, user: string): ConversationRecord {
+    const c = conversations.get(String(name));
+    if (!c) throw new FrappeError(404, "DoesNotExistError", `WhatsApp Conversation ${String(name)} does not exist.`);
+    if (!maySee(c, user)) throw new FrappeError(403, "PermissionError", "You cannot see this WhatsApp conversation.");
+    return c;
+  }
+
+  function usersWhoSee(c: ConversationRecord): Set<string> {
+    const out = new Set(accounts.get(c.account)?.members ?? []);
+    if (c.assigned_to) out.add(c.assigned_to);
+    for (const [u, info] of users) if (info.manager) out.add(u);
+    return out;
+  }
+
+  // --- realtime ---------------------------------------------------------------------------------
+
+  function publish(kind: "message" | "status" | "conversation", c: ConversationRecord, m?: MessageRecord): void {
+    const payload: Record<string, unknown> = { kind, conversation: conversationView(c) };
+    if (m) payload.message = messageView(m);
+    try {
+      contract.update(payload);
+    } catch (error) {
+      contractErrors.push((error as Error).message);
+      return;
+    }
+    const data = `event: whatsapp_update\ndata: ${JSON.stringify(payload)}\n\n`;
+    const audience = usersWhoSee(c);
+    const room = c.party ? `doc:${c.party.doctype}:${c.party.name}` : null;
+    // After commit, as publish_realtime(after_commit=True): the answer of the request goes first.
+    setImmediate(() => {
+      for (const client of clients.values()) {
+        if (audience.has(client.user)) client.res.write(data);
+        if (room && client.rooms.has(room)) client.res.write(data);
+      }
+    });
+  }
+
+  // --- parties and conversations (conversations/service.py, parties.py) -----------------------
+
+  async function e164(raw: string | null): Promise<string | null> {
+    if (!raw) return null;
+    return python.call<string | null>("phone", { fn: "to_e164", value: raw, region: "GB" });
+  }
+
+  async function findParty(phone: string): Promise<PartyRecord | null> {
+    const matches: PartyRecord[] = [];
+    for (const p of parties.values()) if ((await e164(p.phone)) === phone) matches.push(p);
+    matches.sort((a, b) => PARTY_ORDER.indexOf(a.doctype) - PARTY_ORDER.indexOf(b.doctype));
+    return matches[0] ?? null;
+  }
+
+  async function conversationForCustomer(accountName: string, waId: string, profileName: string | null): Promise<ConversationRecord> {
+    const found = [...conversations.values()].find((c) => c.account === accountName && c.wa_id === waId);
+    if (found) {
+      if (profileName) found.profile_name = profileName.slice(0, 140);
+      return found;
+    }
+    const phone = await python.call<string | null>("phone", { fn: "from_wa_id", value: waId });
+    let party: { doctype: string; name: string } | null = null;
+    if (phone) {
+      const match = await findParty(phone);
+      if (match) party = { doctype: match.doctype, name: match.name };
+      else {
+        // parties.create_party: a Lead for an unknown number, named after the WhatsApp profile.
+        const lead: PartyRecord = { doctype: "Lead", name: nextName("CRM-LEAD-2026"), title: profileName || phone, phone };
+        parties.set(`Lead/${lead.name}`, lead);
+        party = { doctype: "Lead", name: lead.name };
+      }
+    }
+    const c: ConversationRecord = {
+      name: nextName("WA-CONV"),
+      account: accountName,
+      wa_id: waId,
+      phone,
+      profile_name: (profileName ?? "").slice(0, 140) || null,
+      party,
+      assigned_to: null,
+      unread_count: 0,
+      last_message_at: null,
+      last_message_preview: null,
+      last_inbound_at: null,
+      status: "Open",
+      creation: now(),
+    };
+    conversations.set(c.name, c);
+    return c;
+  }
+
+  function recordLast(c: ConversationRecord, at: number, text: string): void {
+    if (c.last_message_at === null || c.last_message_at <= at) {
+      c.last_message_at = at;
+      c.last_message_preview = text.slice(0, 140);
+    }
+  }
+
+  function newMessage(c: ConversationRecord, over: Partial<MessageRecord> & Pick<MessageRecord, "direction" | "kind" | "status">): MessageRecord {
+    const m: MessageRecord = {
+      name: nextName("WA-MSG"),
+      seq: ++seq,
+      conversation: c.name,
+      text: null,
+      wamid: null,
+      created_at: now(),
+      at: {},
+      error: null,
+      sent_by: null,
+      reply_to: null,
+      reply_to_wamid: null,
+      media: null,
+      template: null,
+      template_values: null,
+      interactive: null,
+      reaction: null,
+      location: null,
+      attempts: 0,
+      ...over,
+    };
+    messages.set(m.name, m);
+    return m;
+  }
+
+  function storeFile(content: Buffer, fileName: string, mime: string, attachedTo: [string, string] | null): FileRecord {
+    const name = randomBytes(5).toString("hex");
+    const safe = fileName.replace(/[^\w.\- ]+/g, "_") || "file";
+    const file: FileRecord = { name, file_name: safe, file_url: `/private/files/${name}-${encodeURIComponent(safe)}`, content, mime_type: mime, attached_to: attachedTo };
+    files.set(file.file_url, file);
+    return file;
+  }
+
+  async function seedConversation(s: SeedConversation): Promise<string> {
+    const c = await conversationForCustomer(account.name, s.wa_id, s.profile_name);
+    if (s.party) c.party = s.party;
+    c.assigned_to = s.assigned_to ?? null;
+    for (const h of s.history) {
+      const at = Date.now() - h.minutesAgo * 60_000;
+      const m = newMessage(c, {
+        direction: h.direction,
+        kind: h.kind ?? (h.file ? "image" : "text"),
+        status: h.status ?? (h.direction === "inbound" ? "read" : "read"),
+        text: h.text ?? null,
+        wamid: `wamid.seed${randomBytes(8).toString("hex")}`,
+        created_at: at,
+        sent_by: h.direction === "outbound" ? COLLEAGUE : null,
+      });
+      if (h.direction === "outbound") m.at = { sent: at + 1000, delivered: at + 2000, read: m.status === "read" ? at + 60_000 : undefined };
+      if (h.file) {
+        const f = storeFile(h.file.data, h.file.filename, h.file.mime_type, ["WhatsApp Message", m.name]);
+        m.media = { id: `seed-${m.name}`, url: f.file_url, mime_type: h.file.mime_type, filename: h.file.filename, size: h.file.data.length, state: "downloaded", sha256: null };
+      }
+      if (h.direction === "inbound" && (c.last_inbound_at === null || c.last_inbound_at < at)) c.last_inbound_at = at;
+      recordLast(c, at, preview(m));
+    }
+    c.unread_count = s.unread_count ?? 0;
+    if (c.unread_count) {
+      for (const m of fake.messages(c.name).filter((x) => x.direction === "inbound").slice(-c.unread_count)) m.status = "received";
+    }
+    return c.name;
+  }
+
+  // --- templates (template_sync.py, template_views.py) --------------------------------------------
+
+  async function syncTemplates(): Promise<void> {
+    const rows = await python.call<{ row: Record<string, unknown>; summary: TemplateRecord["summary"]; parameters: (TemplateRecord["parameters"][number] & { __type__?: string })[] }[]>("templates", {
+      waba_id: graph.waba_id,
+    });
+    for (const { row, summary, parameters } of rows) {
+      const name = `${String(row.name)}-${String(row.language)}-${graph.waba_id}`.slice(0, 140);
+      templates.set(name, {
+        name,
+        template_name: String(row.name),
+        language: String(row.language),
+        category: (row.category as string) ?? null,
+        status: String(row.status ?? ""),
+        waba_id: graph.waba_id,
+        components: (row.components as unknown[]) ?? [],
+        summary,
+        parameters: parameters.map(({ component, index, kind, example }) => ({ component, index, kind, example })),
+      });
+    }
+  }
+
+  function templateView(t: TemplateRecord): Record<string, unknown> {
+    return {
+      name: t.name,
+      template_name: t.template_name,
+      language: t.language,
+      category: t.category,
+      status: t.status,
+      header: t.summary.header ? { format: t.summary.header.format, text: t.summary.header.text ?? null } : null,
+      body: t.summary.body,
+      footer: t.summary.footer,
+      buttons: t.summary.buttons,
+      parameters: t.parameters,
+    };
+  }
+
+  // --- sending (integrations/whatsapp/outbound.py) --------------------------------------------
+
+  function fileAt(url: unknown): FileRecord {
+    const f = files.get(String(url ?? ""));
+    if (!f) throw new FrappeError(404, "DoesNotExistError", `File ${String(url)} not found`);
+    return f;
+  }
+
+  async function mediaValues(fileUrl: unknown): Promise<Partial<MessageRecord>> {
+    if (!fileUrl) throwValidation("Attach a file to send.");
+    const f = fileAt(fileUrl);
+    const { kind, limit } = await python.call<{ kind: string | null; limit: number | null }>("media_kind", { mime_type: f.mime_type });
+    if (!kind) throwValidation(`WhatsApp does not accept ${f.mime_type || "these"} files.`);
+    if (f.content.length > (limit ?? 0)) {
+      throwValidation(`The file is ${(f.content.length / 1e6).toFixed(1)} MB; WhatsApp accepts ${kind} files up to ${((limit ?? 0) / 1e6).toFixed(1)} MB.`);
+    }
+    return { kind: kind as string, media: { id: null, url: f.file_url, mime_type: f.mime_type, filename: f.file_name, size: f.content.length, state: "pending", sha256: null } };
+  }
+
+  async function queueMessage(c: ConversationRecord, args: Record<string, unknown>, user: string): Promise<MessageRecord> {
+    const kind = String(args.kind ?? "text");
+    if (!["text", "media", "template", "buttons", "list", "call_permission_request"].includes(kind)) throwValidation(`Unknown message kind ${kind}.`);
+    if (kind !== "template" && !(c.last_inbound_at !== null && c.last_inbound_at + DAY > Date.now())) {
+      throwValidation("More than 24 hours have passed since the customer last wrote: only a template can be sent until they write again.", "Service window closed");
+    }
+    const over: Partial<MessageRecord> = { sent_by: user };
+    if (args.reply_to) {
+      const target = messages.get(String(args.reply_to));
+      if (!target || target.conversation !== c.name || !target.wamid) throwValidation("The message you reply to is not in this conversation or was never delivered.");
+      over.reply_to = target!.name;
+      over.reply_to_wamid = target!.wamid;
+    }
+    const text = typeof args.text === "string" ? args.text.trim() : "";
+    if (kind === "text") {
+      if (!text) throwValidation("Type a message.");
+      Object.assign(over, { kind: "text", text });
+    } else if (kind === "media") {
+      Object.assign(over, await mediaValues(args.file_url), { text: text || null });
+    } else if (kind === "template") {
+      const t = templates.get(String(args.template ?? ""));
+      if (!t) throwValidation("Choose a template.");
+      if (t!.status.toUpperCase() !== "APPROVED") throwValidation(`Template ${t!.template_name} is ${t!.status.toLowerCase()} at Meta: only approved templates can be sent.`);
+      const checked = await python.call<{ values?: Record<string, Record<string, string>>; invalid?: string }>("check_values", { components: t!.components, values: args.template_values ?? {} });
+      if (checked.invalid) throwValidation(checked.invalid, "Template values");
+      const rendered = await python.call<{ text: string }>("render", { components: t!.components, values: checked.values });
+      Object.assign(over, { kind: "template", template: t!.name, template_values: checked.values, text: rendered.text });
+      const media = checked.values?.header?.media;
+      if (media) Object.assign(over, { media: (await mediaValues(media)).media, kind: "template" });
+    } else if (kind === "buttons" || kind === "list") {
+      if (!text) throwValidation("Type the question the options answer.");
+      const options = (Array.isArray(args.options) ? args.options : []).map((o: Record<string, unknown>, i: number) => ({
+        id: String(o.id ?? i + 1).slice(0, 200),
+        title: String(o.title ?? "").trim(),
+        ...(o.description ? { description: String(o.description).slice(0, 72) } : {}),
+      }));
+      if (kind === "list" && !(typeof args.list_button === "string" && args.list_button.trim())) throwValidation("Name the button that opens the list.");
+      const check = await python.call<{ invalid?: string }>("check_interactive", { kind, text, options, list_button: args.list_button });
+      if (check.invalid) throwValidation(check.invalid, "Options");
+      Object.assign(over, { kind: "interactive", text, interactive: { options, chosen: null, ...(kind === "list" ? { list_button: String(args.list_button) } : {}) } });
+    } else {
+      Object.assign(over, { kind: "call_permission_request", text: text || null });
+    }
+    const m = newMessage(c, { direction: "outbound", status: "queued", kind: over.kind as string, ...over });
+    recordLast(c, m.created_at, preview(m));
+    publish("message", c, m);
+    setImmediate(() => void sendJob(m.name));
+    return m;
+  }
+
+  async function sendJob(name: string): Promise<void> {
+    const m = messages.get(name);
+    if (!m || !["queued", "sending"].includes(m.status) || m.wamid) return;
+    const c = conversations.get(m.conversation) as ConversationRecord;
+    m.status = "sending";
+    m.attempts += 1;
+    const spec: Record<string, unknown> = { kind: m.kind, text: m.text };
+    if (m.kind === "text") spec.text = m.text;
+    if (MEDIA_KINDS.includes(m.kind)) {
+      spec.caption = ["image", "video", "document"].includes(m.kind) ? (m.text ?? undefined) : undefined;
+      spec.filename = m.kind === "document" ? m.media?.filename : undefined;
+    }
+    if (m.kind === "template") {
+      const t = templates.get(m.template as string) as TemplateRecord;
+      Object.assign(spec, { name: t.template_name, language: t.language, components: t.components, values: m.template_values ?? {} });
+    }
+    if (m.kind === "interactive") {
+      Object.assign(spec, { kind: m.interactive?.list_button ? "list" : "buttons", options: m.interactive?.options, list_button: m.interactive?.list_button });
+    }
+    if (m.media?.url && !m.media.id) {
+      const f = fileAt(m.media.url);
+      spec.upload = { data: f.content.toString("base64"), mime_type: f.mime_type, filename: f.file_name };
+    } else if (m.media?.id) {
+      spec[m.kind === "template" ? "header_media_id" : "media_id"] = m.media.id;
+    }
+    const result = await python.call<{ wamid?: string; media_id?: string | null; graph_error?: GraphErrorInfo; invalid?: string }>("send", {
+      to: c.wa_id,
+      message: spec,
+      reply_to: m.reply_to_wamid,
+      callback: m.name,
+    });
+    if (result.media_id && m.media) Object.assign(m.media, { id: result.media_id, state: "uploaded" });
+    if (result.wamid) {
+      m.wamid = result.wamid;
+      m.error = null;
+      await applyDelivery(m, "sent", Date.now());
+      for (const status of pendingStatuses.get(m.wamid) ?? []) await applyStatusItem(status as StatusItem);
+      pendingStatuses.delete(m.wamid);
+      publish("status", c, m);
+      return;
+    }
+    if (result.invalid) {
+      finish(m, "failed", { code: null, title: "", message: result.invalid, details: null });
+      return;
+    }
+    const e = result.graph_error as GraphErrorInfo;
+    const error = { code: e.code, title: e.title, message: e.user_message, details: e.details };
+    if ((e.retryable || e.maybe_delivered) && m.attempts < 8) {
+      finish(m, "queued", error);
+      setTimeout(() => void sendJob(m.name), fake.retryDelayMs);
+      return;
+    }
+    finish(m, "failed", error);
+  }
+
+  function finish(m: MessageRecord, status: string, error: MessageRecord["error"]): void {
+    if (!["queued", "sending"].includes(m.status)) return; // a status webhook got there first
+    m.status = status;
+    m.error = error;
+    if (status === "failed") m.at.failed ??= Date.now();
+    publish("status", conversations.get(m.conversation) as ConversationRecord, m);
+  }
+
+  // --- statuses (integrations/whatsapp/statuses.py) ---------------------------------------------
+
+  interface StatusItem {
+    wamid: string;
+    status: string;
+    timestamp: string;
+    biz_opaque_callback_data: string | null;
+    errors: { code: number | null; title: string | null; message: string | null; details: string | null }[];
+  }
+
+  async function applyDelivery(m: MessageRecord, status: string, at: number, error?: MessageRecord["error"]): Promise<boolean> {
+    let changed = false;
+    const key = status === "played" ? "read" : status;
+    if (key === "sent" || key === "delivered" || key === "read" || key === "failed") {
+      if (m.at[key] === undefined) {
+        m.at[key] = at;
+        changed = true;
+      }
+    }
+    const current = m.status === "sending" ? "queued" : m.status;
+    const next = await python.call<string>("apply_status", { current, incoming: status });
+    const value = next === "played" ? "read" : next;
+    if (["queued", "sent", "delivered", "read", "failed"].includes(value) && value !== m.status) {
+      m.status = value;
+      changed = true;
+    }
+    if (status === "failed" && error && m.status === "failed") {
+      m.error = error;
+      changed = true;
+    }
+    return changed;
+  }
+
+  async function applyStatusItem(s: StatusItem): Promise<void> {
+    let m = [...messages.values()].find((x) => x.wamid === s.wamid);
+    if (!m && s.biz_opaque_callback_data) {
+      const byName = messages.get(s.biz_opaque_callback_data);
+      if (byName?.direction === "outbound") m = byName;
+    }
+    if (!m) {
+      const list = pendingStatuses.get(s.wamid) ?? [];
+      list.push(s);
+      pendingStatuses.set(s.wamid, list);
+      return;
+    }
+    m.wamid ??= s.wamid;
+    let error: MessageRecord["error"] | undefined;
+    const first = s.errors[0];
+    if (first) {
+      const info = await python.call<{ message: string; title: string }>("describe", { code: first.code, title: first.title });
+      error = { code: first.code, title: first.title || info.title, message: info.message, details: first.details || first.message };
+    }
+    if (await applyDelivery(m, s.status, Date.parse(s.timestamp), error)) publish("status", conversations.get(m.conversation) as ConversationRecord, m);
+  }
+
+  // --- inbound (integrations/whatsapp/inbound.py, media.py) --------------------------------------
+
+  interface Parsed {
+    __type__: string;
+    [k: string]: unknown;
+  }
+
+  function content(message: Parsed): Partial<MessageRecord> {
+    const body = message.body as Parsed;
+    switch (body.__type__) {
+      case "TextBody":
+        return { kind: "text", text: body.text as string };
+      case "MediaBody": {
+        const mime = body.mime_type as { essence: string } | null;
+        return {
+          kind: body.kind as string,
+          text: (body.caption as string) ?? null,
+          media: { id: body.media_id as string, url: null, mime_type: mime?.essence ?? (body.mime_type_raw as string | null), filename: (body.filename as string) ?? null, size: null, state: "pending", sha256: (body.sha256 as string) ?? null },
+        };
+      }
+      case "ReactionBody":
+        return { kind: "reaction", reaction: { to: body.message_id as string, emoji: (body.emoji as string) ?? null }, text: (body.emoji as string) || "(reaction removed)" };
+      case "InteractiveReplyBody":
+        return { kind: "interactive", text: (body.title as string) ?? null, interactive: { options: [], chosen: body.reply_id as string } };
+      case "TemplateButtonBody":
+        return { kind: "button", text: (body.text as string) ?? null, interactive: { options: [], chosen: (body.payload as string) ?? null } };
+      case "LocationBody": {
+        const { latitude, longitude } = body as unknown as { latitude: number; longitude: number };
+        const name = (body.name as string) ?? null;
+        const address = (body.address as string) ?? null;
+        return { kind: "location", location: { latitude, longitude, name, address }, text: name || address || `${latitude.toFixed(5)}, ${longitude.toFixed(5)}` };
+      }
+      case "SystemBody":
+        return { kind: "system", text: (body.body as string) ?? null };
+      case "UnsupportedBody":
+        return { kind: "unsupported", text: "The customer sent something WhatsApp does not pass on to businesses." };
+      default:
+        return { kind: "unknown", text: `A ${String(message.type)} message this version cannot show (kept as received).` };
+    }
+  }
+
+  async function applyInbound(accountName: string, change: Parsed, message: Parsed): Promise<void> {
+    const waId = (message.from_wa_id as string) ?? (message.from_user_id as string);
+    if ([...messages.values()].some((m) => m.wamid === message.wamid)) return; // Meta redelivered it
+    const contact = (change.contacts as Parsed[]).find((x) => x.wa_id === waId || (message.from_user_id && x.user_id === message.from_user_id));
+    const c = await conversationForCustomer(accountName, waId, (contact?.profile_name as string) ?? null);
+    const receivedAt = Date.parse(message.timestamp as string);
+    const context = message.context as Parsed | null;
+    const over: Partial<MessageRecord> = { wamid: message.wamid as string, created_at: receivedAt, ...content(message) };
+    if (context?.message_id) {
+      over.reply_to_wamid = context.message_id as string;
+      over.reply_to = [...messages.values()].find((m) => m.wamid === context.message_id)?.name ?? null;
+    }
+    const m = newMessage(c, { direction: "inbound", status: "received", kind: over.kind as string, ...over });
+    c.unread_count += 1;
+    c.status = "Open";
+    recordLast(c, receivedAt, preview(m));
+    if (c.last_inbound_at === null || c.last_inbound_at < receivedAt) c.last_inbound_at = receivedAt;
+    publish("message", c, m);
+    if (m.media?.id) setImmediate(() => void downloadMedia(m.name));
+  }
+
+  async function downloadMedia(name: string): Promise<void> {
+    const m = messages.get(name);
+    if (!m?.media?.id) return;
+    const { kind, limit } = await python.call<{ kind: string | null; limit: number | null }>("media_kind", { mime_type: m.media.mime_type ?? "" });
+    const max = Math.min(100 * 1024 * 1024, kind ? (limit as number) : Infinity);
+    const r = await python.call<{ data?: string; size?: number; too_large?: number; rejected?: string; graph_error?: GraphErrorInfo }>("download", { media_id: m.media.id, limit: max });
+    const c = conversations.get(m.conversation) as ConversationRecord;
+    if (r.too_large !== undefined) Object.assign(m.media, { state: "too_large", size: r.too_large });
+    else if (r.rejected) Object.assign(m.media, { state: r.rejected.toLowerCase().includes("large") ? "too_large" : "failed" });
+    else if (r.graph_error) Object.assign(m.media, { state: "failed" });
+    else {
+      const data = Buffer.from(r.data as string, "base64");
+      const digest = createHash("sha256").update(data).digest();
+      const announced = (m.media.sha256 ?? "").trim();
+      if (announced && announced.toLowerCase() !== digest.toString("hex") && announced !== digest.toString("base64")) {
+        Object.assign(m.media, { state: "failed" });
+        m.error = { code: null, title: "", message: "The file's checksum does not match what WhatsApp announced.", details: null };
+      } else {
+        const f = storeFile(data, m.media.filename ?? `whatsapp-${m.name}${extname(m.media.mime_type ?? "") || ""}`, m.media.mime_type ?? "application/octet-stream", ["WhatsApp Message", m.name]);
+        Object.assign(m.media, { state: "downloaded", url: f.file_url, size: data.length });
+      }
+    }
+    publish("status", c, m);
+  }
+
+  // Webhook events are processed one at a time, in arrival order (the real site: a background job).
+  let webhookQueue: Promise<void> = Promise.resolve();
+  function processWebhook(body: Buffer): void {
+    webhookQueue = webhookQueue.then(async () => {
+      try {
+        const parsed = await python.call<{ changes: { field: string; change: Parsed | null }[] }>("parse", { body: body.toString("base64") });
+        for (const { field, change } of parsed.changes) {
+          if (field !== "messages" || !change) continue;
+          const acc = [...accounts.values()].find((a) => a.phone_number_id === change.phone_number_id);
+          if (!acc) continue;
+          for (const message of change.messages as Parsed[]) await applyInbound(acc.name, change, message);
+          for (const status of change.statuses as StatusItem[]) await applyStatusItem(status);
+        }
+      } catch (error) {
+        webhookErrors.push(`processing: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  // --- endpoints (voice_agent/api/whatsapp.py) ----------------------------------------------------
+
+  function json(value: unknown, what: string): unknown {
+    // frappe.call form-encodes a dict or list argument as JSON text (frappe.request.prepare); the
+    // endpoint must parse it (frappe.parse_json) before use.
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return throwValidation(`${what} is not valid JSON.`);
+    }
+  }
+
+  const int = (value: unknown, fallback: number): number => {
+    const n = Number.parseInt(String(value ?? ""), 10);
+    return Number.isFinite(n) ? n : fallback;
+  };
+
+  async function partyPhone(party: PartyRecord): Promise<string | null> {
+    return e164(party.phone);
+  }
+
+  function partyFor(doctype: unknown, name: unknown): PartyRecord {
+    const p = parties.get(`${String(doctype)}/${String(name)}`);
+    if (!p) throw new FrappeError(404, "DoesNotExistError", `${String(doctype)} ${String(name)} not found`);
+    return p;
+  }
+
+  const endpoints: Record<string, (args: Record<string, unknown>, user: string) => Promise<unknown>> = {
+    async get_party_conversations(args, user) {
+      const party = partyFor(args.party_doctype, args.party_name);
+      const phone = await partyPhone(party);
+      const list = [...conversations.values()].filter((c) => (c.party?.doctype === party.doctype && c.party.name === party.name) || (phone !== null && c.phone === phone));
+      list.sort((a, b) => (b.last_message_at ?? b.creation) - (a.last_message_at ?? a.creation));
+      return {
+        conversations: list.map(conversationView),
+        accounts: [...accounts.values()].filter((a) => isManager(user) || a.members.includes(user)).map((a) => ({ name: a.name, title: a.title })),
+        phone,
+      };
+    },
+    async start_conversation(args, user) {
+      const party = partyFor(args.party_doctype, args.party_name);
+      const acc = accounts.get(String(args.account));
+      if (!acc) throwValidation(`WhatsApp Account ${String(args.account)} does not exist or is disabled.`);
+      if (!isManager(user) && !acc!.members.includes(user)) throw new FrappeError(403, "PermissionError", `You are not in the team of ${acc!.name}.`);
+      const phone = await partyPhone(party);
+      if (!phone) throwValidation(`${party.doctype} ${party.name} has no phone number WhatsApp can reach.`);
+      const waId = await python.call<string>("phone", { fn: "to_wa_id", value: phone });
+      const c = await conversationForCustomer(acc!.name, waId, party.title);
+      if (!c.party) c.party = { doctype: party.doctype, name: party.name };
+      return conversationView(c);
+    },
+    async get_messages(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const limit = Math.max(1, Math.min(int(args.limit, 50) || 50, 200));
+      let list = fake.messages(c.name).reverse(); // newest first: (creation, name) descending
+      if (args.before) {
+        const at = list.findIndex((m) => m.name === args.before);
+        if (at < 0) throwValidation(`Message ${String(args.before)} is not in this conversation.`);
+        list = list.slice(at + 1);
+      }
+      return { conversation: conversationView(c), messages: list.slice(0, limit).map(messageView), has_more: list.length > limit };
+    },
+    async get_inbox(args, user) {
+      const filter = String(args.filter ?? "all");
+      if (!["all", "unread", "mine", "unassigned"].includes(filter)) throwValidation(`Unknown inbox filter ${filter}.`);
+      const search = typeof args.search === "string" ? args.search.trim().slice(0, 100).toLowerCase() : "";
+      const visible = [...conversations.values()].filter((c) => maySee(c, user));
+      const list = visible
+        .filter((c) => !args.account || c.account === args.account)
+        .filter((c) => filter !== "unread" || c.unread_count > 0)
+        .filter((c) => filter !== "mine" || c.assigned_to === user)
+        .filter((c) => filter !== "unassigned" || !c.assigned_to)
+        .filter((c) => !search || [c.profile_name, c.wa_id, c.phone, partyTitle(c.party), c.last_message_preview].some((f) => typeof f === "string" && f.toLowerCase().includes(search)))
+        .sort((a, b) => (b.last_message_at ?? 0) - (a.last_message_at ?? 0) || (a.name < b.name ? 1 : -1));
+      const start = Math.max(0, int(args.start, 0));
+      const limit = Math.max(1, Math.min(int(args.limit, 50) || 50, 200));
+      return {
+        conversations: list.slice(start, start + limit).map(conversationView),
+        has_more: list.length > start + limit,
+        counts: {
+          unread: visible.filter((c) => c.unread_count > 0).length,
+          mine: visible.filter((c) => c.assigned_to === user).length,
+          unassigned: visible.filter((c) => !c.assigned_to).length,
+        },
+      };
+    },
+    async send_message(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const parsed = { ...args, template_values: json(args.template_values, "template_values"), options: json(args.options, "options") };
+      return messageView(await queueMessage(c, parsed, user));
+    },
+    async mark_read(args, user) {
+      const c = conversationFor(args.conversation, user);
+      if (!c.unread_count) return conversationView(c);
+      c.unread_count = 0;
+      const inbound = fake.messages(c.name).filter((m) => m.direction === "inbound");
+      for (const m of inbound) if (m.status === "received") m.status = "read";
+      const last = inbound[inbound.length - 1];
+      if (last?.wamid) void python.call("mark_read", { wamid: last.wamid });
+      publish("conversation", c);
+      return conversationView(c);
+    },
+    async typing(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const last = fake.messages(c.name).filter((m) => m.direction === "inbound").pop();
+      if (last?.wamid && c.last_inbound_at !== null && c.last_inbound_at + DAY > Date.now()) void python.call("mark_read", { wamid: last.wamid, typing: true });
+      return { sent: Boolean(last) };
+    },
+    async assign_conversation(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const to = args.user ? String(args.user) : null;
+      if (to && !users.get(to)?.enabled) throwValidation(`User ${to} does not exist or is disabled.`);
+      if (to && !(isManager(to) || teamAccounts(to).includes(c.account))) throwValidation(`${to} is not in the team of ${c.account}.`);
+      if (c.assigned_to === to) return conversationView(c);
+      c.assigned_to = to;
+      publish("conversation", c);
+      return conversationView(c);
+    },
+    async link_party(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const doctype = String(args.party_doctype);
+      if (!PARTY_ORDER.includes(doctype)) throwValidation(`A conversation can be linked to ${PARTY_ORDER.join(", ")} only.`);
+      if (!parties.has(`${doctype}/${String(args.party_name)}`)) throwValidation(`${doctype} ${String(args.party_name)} does not exist.`);
+      c.party = { doctype, name: String(args.party_name) };
+      publish("conversation", c);
+      return conversationView(c);
+    },
+    async get_templates(args, user) {
+      const c = conversationFor(args.conversation, user);
+      const waba = accounts.get(c.account)?.waba_id;
+      return [...templates.values()]
+        .filter((t) => t.waba_id === waba && t.status === "APPROVED")
+        .sort((a, b) => a.template_name.localeCompare(b.template_name) || a.language.localeCompare(b.language))
+        .map(templateView);
+    },
+    async preview_template(args) {
+      const t = templates.get(String(args.template));
+      if (!t) throw new FrappeError(404, "DoesNotExistError", `WhatsApp Template ${String(args.template)} does not exist.`);
+      return python.call("render", { components: t.components, values: json(args.values, "values") ?? {} });
+    },
+  };
+
+  // --- HTTP -------------------------------------------------------------------------------------
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const e = error instanceof FrappeError ? error : new FrappeError(500, "Exception", (error as Error)?.stack ?? String(error));
+      const message = e.title ? { message: e.message, title: e.title, indicator: "red", raise_exception: 1 } : { message: e.message, indicator: "red", raise_exception: 1 };
+      if (!res.headersSent) {
+        send(res, e.status, "application/json", JSON.stringify({ exception: `frappe.exceptions.${e.excType}: ${e.message}`, exc_type: e.excType, _server_messages: JSON.stringify([JSON.stringify(message)]) }));
+      }
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = url.pathname;
+    if (path === `${METHOD}whatsapp_webhook`) {
+      const body = await readBody(req);
+      const verdict = await python.call<{ ok: boolean; reason?: string }>("verify", { body: body.toString("base64"), header: req.headers["x-hub-signature-256"] ?? null, secrets: [APP_SECRET] });
+      if (!verdict.ok) {
+        webhookErrors.push(`signature: ${verdict.reason}`);
+        throw new FrappeError(401, "AuthenticationError", "Invalid webhook signature");
+      }
+      processWebhook(body);
+      return send(res, 200, "application/json", JSON.stringify({ message: { status: "accepted" } }));
+    }
+    if (path.startsWith(METHOD) || path === "/api/method/upload_file") {
+      if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
+      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
+      if (path === "/api/method/upload_file") return uploadFile(req, res);
+      const name = path.slice(METHOD.length);
+      const endpoint = endpoints[name];
+      if (!endpoint) throw new FrappeError(404, "DoesNotExistError", `Failed to get method for command ${name}`);
+      const args = await readArgs(req);
+      const call: RecordedCall = { method: name, args, status: 200 };
+      calls.push(call);
+      let answer: unknown;
+      try {
+        answer = await endpoint(args, USER);
+      } catch (error) {
+        call.status = error instanceof FrappeError ? error.status : 500;
+        throw error;
+      }
+      try {
+        contract.answer(name, answer);
+      } catch (error) {
+        contractErrors.push((error as Error).message);
+        throw new FrappeError(500, "ContractError", (error as Error).message);
+      }
+      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+    }
+    if (path.startsWith("/private/files/")) {
+      const f = files.get(path);
+      if (!f) throw new FrappeError(404, "DoesNotExistError", "File not found");
+      res.writeHead(200, { "Content-Type": f.mime_type, "Content-Length": f.content.length, "Cache-Control": "private, max-age=600" });
+      res.end(f.content);
+      return;
+    }
+    if (path === "/harness/realtime") return realtime(url, res);
+    if (path === "/harness/realtime/subscribe") {
+      const args = await readArgs(req);
+      clients.get(String(args.client))?.rooms.add(`doc:${String(args.doctype)}:${String(args.docname)}`);
+      return send(res, 200, "application/json", "{}");
+    }
+    if (path === "/harness/frappe.js") return send(res, 200, "text/javascript", HARNESS_FRAPPE_JS);
+    if (path === "/assets/voice_agent/js/whatsapp_panel.js") return send(res, 200, "text/javascript", readFileSync(join(root, "voice_agent/public/js/whatsapp_panel.js")));
+    if (path === "/harness/page/whatsapp_inbox.js") return send(res, 200, "text/javascript", readFileSync(join(root, "voice_agent/voice_agent/page/whatsapp_inbox/whatsapp_inbox.js")));
+    if (path.startsWith("/assets/voice_agent/dist/")) {
+      const rel = normalize(path.slice("/assets/voice_agent/dist/".length));
+      const file = join(root, "voice_agent/public/dist", rel);
+      if (rel.startsWith("..") || !existsSync(file)) throw new FrappeError(404, "DoesNotExistError", "not found");
+      return send(res, 200, extname(file) === ".js" ? "text/javascript" : "application/json", readFileSync(file));
+    }
+    if (path === "/favicon.ico") return send(res, 204, "image/x-icon", "");
+    if (path.startsWith("/app/")) {
+      const [page, name] = path.slice(5).split("/").map(decodeURIComponent);
+      const theme = url.searchParams.get("theme") === "dark" ? "dark" : "light";
+      if (page === "whatsapp-inbox") return send(res, 200, "text/html", deskPage({ kind: "inbox", theme, csrf: CSRF_TOKEN, user: USER }));
+      const doctype = [...parties.values()].find((p) => p.doctype.toLowerCase().replace(/ /g, "-") === page && p.name === name);
+      if (doctype) return send(res, 200, "text/html", deskPage({ kind: "form", theme, csrf: CSRF_TOKEN, user: USER, party: doctype }));
+    }
+    throw new FrappeError(404, "DoesNotExistError", `not found: ${path}`);
+  }
+
+  function realtime(url: URL, res: ServerResponse): void {
+    const id = url.searchParams.get("client") ?? randomBytes(6).toString("hex");
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
+    res.write(`event: connected\ndata: ${JSON.stringify({ client: id })}\n\n`);
+    clients.set(id, { res, user: USER, rooms: new Set() });
+    res.on("close", () => clients.delete(id));
+  }
+
+  async function uploadFile(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const form = await new Response(new Uint8Array(body), { headers: { "content-type": req.headers["content-type"] ?? "" } }).formData();
+    const file = form.get("file");
+    if (!(file instanceof File)) throwValidation("No file attached");
+    const doctype = String(form.get("doctype") ?? "");
+    const docname = String(form.get("docname") ?? "");
+    if (doctype === "WhatsApp Conversation") conversationFor(docname, USER);
+    const blob = file as File;
+    const content = Buffer.from(await blob.arrayBuffer());
+    // Frappe's File takes its type from the name (mimetypes.guess_type), not from the browser.
+    const guessed = ({ ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".pdf": "application/pdf", ".txt": "text/plain", ".ogg": "audio/ogg", ".mp4": "video/mp4" } as Record<string, string>)[extname(blob.name).toLowerCase()];
+    const f = storeFile(content, blob.name, guessed ?? "application/octet-stream", doctype ? [doctype, docname] : null);
+    calls.push({ method: "upload_file", args: { doctype, docname, is_private: form.get("is_private"), file_name: blob.name, size: content.length }, status: 200 });
+    return send(res, 200, "application/json", JSON.stringify({ message: { name: f.name, file_name: f.file_name, file_url: f.file_url, is_private: 1, file_size: content.length, attached_to_doctype: doctype || null, attached_to_name: docname || null } }));
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("no address");
+  origin = `http://127.0.0.1:${address.port}`;
+  fake.origin = origin;
+  return fake;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Frappe's form_dict: a form-encoded body (what frappe.call sends) or JSON. */
+async function readArgs(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readBody(req)).toString("utf8");
+  if (!text) return {};
+  if ((req.headers["content-type"] ?? "").includes("application/json")) return JSON.parse(text) as Record<string, unknown>;
+  return Object.fromEntries(new URLSearchParams(text));
+}
