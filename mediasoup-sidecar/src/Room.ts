@@ -6,7 +6,7 @@ import { EnhancedEventEmitter } from './EnhancedEventEmitter.js';
 import { InvalidRequestError, InvalidStateError, SidecarError } from './errors.js';
 import type { CallEventSink } from './events.js';
 import { BrowserLeg, type BrowserConnection, type ConsumerAppData, type Leg } from './legs/index.js';
-import { type QualityCounters, sampleLeg } from './quality.js';
+import { type QualityCounters, QualitySummary, sampleLeg } from './quality.js';
 import type {
 	CallState,
 	CallTokenClaims,
@@ -39,7 +39,10 @@ export interface RoomTimeouts {
 	emptyTimeoutSec: number;
 	ringTimeoutSec: number;
 	maxDurationSec: number;
+	/** How often each leg's quality is sampled (pushed to the browsers). */
 	qualityIntervalSec: number;
+	/** How often Frappe gets the call's quality summary, while there are new samples. */
+	qualityReportSec: number;
 }
 
 export interface RoomCreateOptions {
@@ -86,6 +89,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 	#maxDurationTimer?: NodeJS.Timeout;
 	#emptyTimer?: NodeJS.Timeout;
 	#qualityTimer?: NodeJS.Timeout;
+	#qualityReportTimer?: NodeJS.Timeout;
+	readonly #qualitySummary = new QualitySummary();
 
 	static async create(o: RoomCreateOptions): Promise<Room> {
 		const slot = o.pool.leastLoaded();
@@ -110,6 +115,9 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		this.#ringTimer = setTimeout(() => this.close('missed', 'no_answer'), o.timeouts.ringTimeoutSec * 1000);
 		this.#maxDurationTimer = setTimeout(() => this.close('ended', 'max_duration'), o.timeouts.maxDurationSec * 1000);
 		this.#qualityTimer = setInterval(() => void this.#sampleQuality(), o.timeouts.qualityIntervalSec * 1000);
+		this.#qualityReportTimer = setInterval(() => {
+			if (this.#qualitySummary.hasUnreportedSamples) this.#sink.report(this.callId, 'quality.summary', this.#qualitySummary.take(false));
+		}, o.timeouts.qualityReportSec * 1000);
 		this.#logger.info('room created');
 	}
 
@@ -248,8 +256,11 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		this.#closed = true;
 		for (const timer of [this.#ringTimer, this.#maxDurationTimer, this.#emptyTimer]) clearTimeout(timer);
 		clearInterval(this.#qualityTimer);
+		clearInterval(this.#qualityReportTimer);
 		this.#endReason = reason;
 		this.#endedAt = new Date();
+		// Frappe has the final figures when the end arrives.
+		if (this.#qualitySummary.samples > 0) this.#sink.report(this.callId, 'quality.summary', this.#qualitySummary.take(true));
 		this.#transition(this.#allowed(this.#state, state) ? state : 'failed', reason);
 		for (const leg of [...this.#legs.values()]) {
 			if (leg.joined) this.#sink.report(this.callId, 'participant.left', { participantId: leg.id, role: leg.role, reason: 'call_ended' });
@@ -402,7 +413,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 			if (this.#closed) return;
 			leg.lastQuality = samples;
 			for (const sample of samples) {
-				this.#sink.report(this.callId, 'quality.sample', sample);
+				this.#qualitySummary.add(sample);
 				this.#broadcast('quality:sample', sample);
 			}
 		}

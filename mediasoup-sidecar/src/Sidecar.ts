@@ -128,6 +128,7 @@ export class Sidecar implements HttpBackend {
 				ringTimeoutSec: request.ringTimeoutSec ?? this.config.ringTimeoutSec,
 				maxDurationSec: request.maxDurationSec ?? this.config.maxCallDurationSec,
 				qualityIntervalSec: this.config.qualityIntervalSec,
+				qualityReportSec: this.config.qualityReportSec,
 			},
 		});
 		this.#creating.set(request.callId, creating);

@@ -29,6 +29,7 @@ const envSchema = z
 		SIDECAR_RING_TIMEOUT_SEC: z.coerce.number().int().min(1).max(600).default(60),
 		SIDECAR_MAX_CALL_DURATION_SEC: z.coerce.number().int().min(30).max(86400).default(4 * 3600),
 		SIDECAR_QUALITY_INTERVAL_SEC: z.coerce.number().min(0.2).max(3600).default(10),
+		SIDECAR_QUALITY_REPORT_SEC: z.coerce.number().min(10).max(3600).default(60),
 		SIDECAR_DRAIN_GRACE_SEC: z.coerce.number().min(0).max(3600).default(30),
 		FRAPPE_URL: z.url().optional(),
 		FRAPPE_API_KEY: z.string().min(1).optional(),
@@ -69,6 +70,7 @@ export interface SidecarConfig {
 	ringTimeoutSec: number;
 	maxCallDurationSec: number;
 	qualityIntervalSec: number;
+	qualityReportSec: number;
 	drainGraceSec: number;
 	frappe?: { url: string; apiKey: string; apiSecret: string };
 	outboxPath: string;
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
 		ringTimeoutSec: e.SIDECAR_RING_TIMEOUT_SEC,
 		maxCallDurationSec: e.SIDECAR_MAX_CALL_DURATION_SEC,
 		qualityIntervalSec: e.SIDECAR_QUALITY_INTERVAL_SEC,
+		qualityReportSec: e.SIDECAR_QUALITY_REPORT_SEC,
 		drainGraceSec: e.SIDECAR_DRAIN_GRACE_SEC,
 		frappe,
 		outboxPath: e.SIDECAR_OUTBOX_PATH,

@@ -1,4 +1,5 @@
 import type { types as ms } from 'mediasoup';
+import type { QualitySummaryPayload } from './events.js';
 import type { Leg } from './legs/index.js';
 import type { QualitySample } from './types.js';
 
@@ -66,6 +67,55 @@ export async function sampleLeg(leg: Leg, counters?: QualityCounters, commit = c
 	}
 	if (commit) previous.set(leg, next);
 	return samples;
+}
+
+/**
+ * The call's quality for Frappe: running means over every sample of the call
+ * (all legs, both directions), RTT over the samples that had one. The room
+ * reports it now and then instead of every sample.
+ */
+export class QualitySummary {
+	#samples = 0;
+	#reportedSamples = 0;
+	#lossSum = 0;
+	#jitterSum = 0;
+	#bitrateSum = 0;
+	#rttSum = 0;
+	#rttSamples = 0;
+
+	get samples(): number {
+		return this.#samples;
+	}
+
+	/** Samples were added since the last take(). */
+	get hasUnreportedSamples(): boolean {
+		return this.#samples > this.#reportedSamples;
+	}
+
+	add(sample: QualitySample): void {
+		this.#samples++;
+		this.#lossSum += sample.packetLossPct;
+		this.#jitterSum += sample.jitterMs;
+		this.#bitrateSum += sample.bitrateKbps;
+		if (typeof sample.rttMs === 'number') {
+			this.#rttSum += sample.rttMs;
+			this.#rttSamples++;
+		}
+	}
+
+	/** The summary to report now; only meaningful once there is a sample (the contract wants samples >= 1). */
+	take(final: boolean): QualitySummaryPayload {
+		this.#reportedSamples = this.#samples;
+		const mean = (sum: number) => round(sum / this.#samples);
+		return {
+			samples: this.#samples,
+			packetLossPct: Math.min(100, mean(this.#lossSum)),
+			jitterMs: mean(this.#jitterSum),
+			rttMs: this.#rttSamples > 0 ? round(this.#rttSum / this.#rttSamples) : null,
+			bitrateKbps: mean(this.#bitrateSum),
+			final,
+		};
+	}
 }
 
 async function collect<T extends ms.RtpStreamRecvStats | ms.RtpStreamSendStats>(

@@ -25,6 +25,7 @@ describe('config', () => {
 	it('has embedded defaults and masks secrets when printed', () => {
 		const config = loadConfig({ SIDECAR_SECRET: 'a-very-secret-value-123', FRAPPE_URL: 'http://127.0.0.1:8000', FRAPPE_API_KEY: 'k', FRAPPE_API_SECRET: 'another-secret-value' });
 		expect(config).toMatchObject({ host: '127.0.0.1', port: 3210, rtc: { mode: 'webrtc-server', listenIp: '127.0.0.1', basePort: 40000, iceConsentTimeoutSec: 30 }, demo: false, secretGenerated: false });
+		expect(config).toMatchObject({ qualityIntervalSec: 10, qualityReportSec: 60 });
 		const printed = JSON.stringify(describeConfig(config));
 		expect(printed).not.toContain('a-very-secret-value-123');
 		expect(printed).not.toContain('another-secret-value');
@@ -45,6 +46,7 @@ describe('config', () => {
 			{ SIDECAR_RTC_MODE: 'port-range', SIDECAR_RTC_MIN_PORT: '50000', SIDECAR_RTC_MAX_PORT: '40000' },
 			{ FRAPPE_URL: 'http://x' },
 			{ SIDECAR_DEMO: 'maybe' },
+			{ SIDECAR_QUALITY_REPORT_SEC: '5' },
 		];
 		for (const env of bad) {
 			const key = Object.keys(env).at(-1)!;

@@ -92,7 +92,7 @@ async function runToCompletion(env: Record<string, string>): Promise<Child> {
 }
 
 function numbers(events: Iterable<ReceivedEvent>): number[] {
-	return [...events].map((e) => e.payload.packets as number).sort((a, b) => a - b);
+	return [...events].map((e) => (e.payload.samples as number) - 1).sort((a, b) => a - b);
 }
 
 function expectContiguousPerCall(): void {

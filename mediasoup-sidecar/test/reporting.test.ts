@@ -58,13 +58,13 @@ async function open(overrides: Partial<CallEventReporterOptions> = {}): Promise<
 	return reporter;
 }
 
-/** A quality sample whose `packets` field numbers it, so tests can follow each event. */
-function sample(n: number): object {
-	return { participantId: 'agent-1', role: 'agent', direction: 'inbound', packetLossPct: 0.5, jitterMs: 3, rttMs: null, bitrateKbps: 32, packets: n };
+/** A quality summary whose `samples` field numbers it (n + 1: the contract wants at least one), so tests can follow each event. */
+function summary(n: number): object {
+	return { samples: n + 1, packetLossPct: 0.5, jitterMs: 3, rttMs: null, bitrateKbps: 32, final: false };
 }
 
 function numberOf(e: ReceivedEvent): number {
-	return e.payload.packets as number;
+	return (e.payload.samples as number) - 1;
 }
 
 function expectContiguous(events: ReceivedEvent[]): void {
@@ -75,7 +75,7 @@ describe('CallEventReporter', () => {
 	it('posts events in report order, at most 100 per POST, with contiguous sequences per call', async () => {
 		const reporter = await open();
 		const calls = ['call-a', 'call-b', 'call-c'];
-		for (let n = 0; n < 250; n++) reporter.report(calls[n % 3]!, 'quality.sample', sample(n));
+		for (let n = 0; n < 250; n++) reporter.report(calls[n % 3]!, 'quality.summary', summary(n));
 		expect(reporter.pending).toBe(250);
 
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
@@ -92,7 +92,7 @@ describe('CallEventReporter', () => {
 
 	it('honours a smaller batchSize; refuses bad options and an unusable outbox with a clear error', async () => {
 		const reporter = await open({ batchSize: 4 });
-		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.summary', summary(n));
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
 		expect(receiver.requests.map((r) => r.eventIds.length)).toEqual([4, 4, 2]);
 		await expect(open({ batchSize: 101 })).rejects.toThrow(/batchSize/);
@@ -135,9 +135,9 @@ describe('CallEventReporter', () => {
 		const reporter = await open();
 		reporter.report('call-a', 'call.state_changed', { from: 'created', to: 'teleported' });
 		reporter.report('call a with spaces', 'call.state_changed', { from: 'created', to: 'ringing' });
-		reporter.report('call-a', 'quality.sample', { ...sample(1), packetLossPct: 140 });
+		reporter.report('call-a', 'quality.summary', { ...summary(1), packetLossPct: 140 });
 		// 0/0 from empty stats: JSON would turn it into null, which the contract refuses.
-		reporter.report('call-a', 'quality.sample', { ...sample(2), jitterMs: Number.NaN });
+		reporter.report('call-a', 'quality.summary', { ...summary(2), jitterMs: Number.NaN });
 		expect(reporter.pending).toBe(0);
 		expect(reporter.stats().invalidDropped).toBe(4);
 		const errors = logs.filter((l) => l.level === ERROR && l.msg.includes('violates contracts/call-events.schema.json'));
@@ -155,7 +155,7 @@ describe('CallEventReporter', () => {
 	it('backs off on 500, 429 (honouring Retry-After) and a timeout, then delivers each event once', async () => {
 		receiver.plan.push({ status: 500 }, { status: 429, headers: { 'retry-after': '1' } }, { hang: true });
 		const reporter = await open({ requestTimeoutMs: 300 });
-		for (let n = 0; n < 5; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		for (let n = 0; n < 5; n++) reporter.report('call-a', 'quality.summary', summary(n));
 
 		await receiver.waitForEvents(5, 10_000);
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
@@ -180,7 +180,7 @@ describe('CallEventReporter', () => {
 	it('waits exponentially longer between failures, with jitter, up to the cap', async () => {
 		receiver.plan.push(...Array.from({ length: 7 }, () => ({ status: 503 })));
 		const reporter = await open({ retryBaseDelayMs: 20, retryMaxDelayMs: 160 });
-		reporter.report('call-a', 'quality.sample', sample(0));
+		reporter.report('call-a', 'quality.summary', summary(0));
 		await receiver.waitForEvents(1, 10_000);
 
 		const at = receiver.requests.map((r) => r.at);
@@ -199,19 +199,19 @@ describe('CallEventReporter', () => {
 	it('moves an event Frappe refuses (400) to the dead-letter table and delivers the rest of its batch and the queue', async () => {
 		receiver.rejectEvent = (e) => numberOf(e) === 3;
 		const reporter = await open();
-		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		for (let n = 0; n < 10; n++) reporter.report('call-a', 'quality.summary', summary(n));
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
 
 		expect([...receiver.events.values()].map(numberOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9]);
 		const dead = reporter.deadLetters();
 		expect(dead).toHaveLength(1);
 		expect(dead[0]).toMatchObject({ status: 400, callId: 'call-a' });
-		expect(JSON.parse(dead[0]!.body)).toMatchObject({ sequence: 4, payload: { packets: 3 } });
+		expect(JSON.parse(dead[0]!.body)).toMatchObject({ sequence: 4, payload: { samples: 4 } });
 		expect(reporter.stats()).toMatchObject({ delivered: 9, deadLettered: 1, deadLetterStored: 1, pending: 0 });
 		expect(logs.some((l) => l.level === ERROR && l.msg.includes('dead-letter') && (l.eventIds as string[])[0] === dead[0]!.eventId)).toBe(true);
 
 		// The queue is not blocked: later events go out in full batches again.
-		for (let n = 10; n < 15; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		for (let n = 10; n < 15; n++) reporter.report('call-a', 'quality.summary', summary(n));
 		await expect(reporter.drain(5_000)).resolves.toBe(true);
 		expect(receiver.requests.at(-1)!.eventIds).toHaveLength(5);
 		expect(receiver.events.size).toBe(14);
@@ -220,7 +220,7 @@ describe('CallEventReporter', () => {
 	it('keeps events and retries when Frappe refuses the credentials (401), rather than dead-lettering them', async () => {
 		const reporter = await open({ apiSecret: 'wrong-secret' });
 		receiver.violations.length = 0;
-		reporter.report('call-a', 'quality.sample', sample(0));
+		reporter.report('call-a', 'quality.summary', summary(0));
 		await expect(reporter.drain(300)).resolves.toBe(false);
 		receiver.violations.length = 0; // the fake records the bad header on purpose
 		expect(reporter.pending).toBe(1);
@@ -232,7 +232,7 @@ describe('CallEventReporter', () => {
 	it('survives a Frappe outage: events reported while it is down all arrive once it is back', async () => {
 		await receiver.stop();
 		const reporter = await open({ retryMaxDelayMs: 100 });
-		for (let n = 0; n < 30; n++) reporter.report(n % 2 ? 'call-a' : 'call-b', 'quality.sample', sample(n));
+		for (let n = 0; n < 30; n++) reporter.report(n % 2 ? 'call-a' : 'call-b', 'quality.summary', summary(n));
 		await new Promise((r) => setTimeout(r, 400));
 		expect(reporter.pending).toBe(30);
 		expect(reporter.stats().failedAttempts).toBeGreaterThanOrEqual(3);
@@ -249,7 +249,7 @@ describe('CallEventReporter', () => {
 	it('keeps events in a local outbox without a Frappe URL, continues sequences after a restart, and delivers once one is set', async () => {
 		const fetchSpy = (): Promise<Response> => Promise.reject(new Error('must not fetch in local-only mode'));
 		const local = await open({ frappeUrl: undefined, fetch: fetchSpy });
-		for (let n = 0; n < 3; n++) local.report('call-a', 'quality.sample', sample(n));
+		for (let n = 0; n < 3; n++) local.report('call-a', 'quality.summary', summary(n));
 		expect(local.pending).toBe(3);
 		await expect(local.drain(50)).resolves.toBe(false);
 		local.close();
@@ -258,7 +258,7 @@ describe('CallEventReporter', () => {
 
 		const again = await open({ frappeUrl: undefined, fetch: fetchSpy });
 		expect(again.pending).toBe(3);
-		for (let n = 3; n < 5; n++) again.report('call-a', 'quality.sample', sample(n));
+		for (let n = 3; n < 5; n++) again.report('call-a', 'quality.summary', summary(n));
 		again.close();
 
 		// A reporter that can reach Frappe picks the stored events up by itself.
@@ -269,10 +269,36 @@ describe('CallEventReporter', () => {
 		expect(events.map(numberOf)).toEqual([0, 1, 2, 3, 4]);
 	});
 
+	it('drops quality.sample events left in the outbox by an older sidecar, with one log line, so they cannot hold up the real events', async () => {
+		const old = await open({ frappeUrl: undefined });
+		old.report('call-a', 'call.state_changed', { from: 'created', to: 'ringing' });
+		old.report('call-a', 'call.state_changed', { from: 'ringing', to: 'connecting' });
+		old.close();
+		// What an older sidecar left behind: quality.sample events between the state changes.
+		const db = new DatabaseSync(path.join(dir, 'call-events.sqlite'));
+		const insert = db.prepare('INSERT INTO events (event_id, call_id, body) VALUES (?, ?, ?)');
+		for (const n of [1, 2]) {
+			const eventId = crypto.randomUUID();
+			const body = { eventId, callId: 'call-a', sequence: 10 + n, occurredAt: new Date().toISOString(), sidecarId: 'old', type: 'quality.sample', payload: { participantId: 'agent-1', role: 'agent', direction: 'inbound', packetLossPct: 0, jitterMs: 1, bitrateKbps: 32, packets: n } };
+			insert.run(eventId, 'call-a', JSON.stringify(body));
+		}
+		db.close();
+		logs.length = 0;
+
+		const reporter = await open();
+		reporter.report('call-a', 'call.state_changed', { from: 'connecting', to: 'connected' });
+		await expect(reporter.drain(5_000)).resolves.toBe(true);
+		expect(receiver.eventsOf('call-a').map((e) => e.payload.to)).toEqual(['ringing', 'connecting', 'connected']);
+		expect(reporter.stats()).toMatchObject({ deadLettered: 0, deadLetterStored: 0, pending: 0, failedAttempts: 0 });
+		const dropped = logs.filter((l) => l.msg.includes('quality.sample'));
+		expect(dropped).toHaveLength(1);
+		expect(dropped[0]).toMatchObject({ level: WARN, dropped: 2 });
+	});
+
 	it('forgets the sequence counter of a call idle for a week once its events are delivered, never before', async () => {
 		const local = await open({ frappeUrl: undefined });
-		local.report('call-old', 'quality.sample', sample(0));
-		local.report('call-done', 'quality.sample', sample(1));
+		local.report('call-old', 'quality.summary', summary(0));
+		local.report('call-done', 'quality.summary', summary(1));
 		local.close();
 		// As if call-done's event had been delivered, and a week had passed.
 		const db = new DatabaseSync(path.join(dir, 'call-events.sqlite'));
@@ -281,8 +307,8 @@ describe('CallEventReporter', () => {
 		db.close();
 
 		const reporter = await open({ frappeUrl: undefined });
-		reporter.report('call-old', 'quality.sample', sample(2));
-		reporter.report('call-done', 'quality.sample', sample(3));
+		reporter.report('call-old', 'quality.summary', summary(2));
+		reporter.report('call-done', 'quality.summary', summary(3));
 		expect(reporter.pending).toBe(3);
 		reporter.close();
 		const check = new DatabaseSync(path.join(dir, 'call-events.sqlite'));
@@ -296,12 +322,12 @@ describe('CallEventReporter', () => {
 	it('close() is idempotent, cancels a request in flight, and a later report() is logged, not thrown', async () => {
 		receiver.fallback = { hang: true };
 		const reporter = await open({ requestTimeoutMs: 10_000 });
-		reporter.report('call-a', 'quality.sample', sample(0));
+		reporter.report('call-a', 'quality.summary', summary(0));
 		await receiver.waitForEvents(1);
 		reporter.close();
 		reporter.close();
 		expect(reporter.pending).toBe(1);
-		expect(() => reporter.report('call-a', 'quality.sample', sample(1))).not.toThrow();
+		expect(() => reporter.report('call-a', 'quality.summary', summary(1))).not.toThrow();
 		expect(logs.some((l) => l.level === ERROR && l.msg.includes('already closed'))).toBe(true);
 		await expect(reporter.drain(100)).resolves.toBe(false);
 	});
@@ -314,7 +340,7 @@ describe('registerReporterMetrics', () => {
 		const reporter = await open();
 		const registry = new client.Registry();
 		registerReporterMetrics(registry, reporter);
-		for (let n = 0; n < 4; n++) reporter.report('call-a', 'quality.sample', sample(n));
+		for (let n = 0; n < 4; n++) reporter.report('call-a', 'quality.summary', summary(n));
 		expect(await registry.getSingleMetricAsString('sidecar_outbox_pending')).toMatch(/^sidecar_outbox_pending 4$/m);
 
 		await expect(reporter.drain(5_000)).resolves.toBe(true);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { httpDefValidator, signalingPushValidator, signalingResponseValidator } from '../src/contracts.js';
 import type { Sidecar } from '../src/Sidecar.js';
 import type { RoomStatus } from '../src/types.js';
-import { assertNoLeaks, createRoom, joinParty, type MemorySink, ok, startSidecar, waitFor } from './helpers.js';
+import { assertNoLeaks, createRoom, joinParty, type MemorySink, ok, type Party, startSidecar, waitFor } from './helpers.js';
 
 let sidecar: Sidecar;
 let sink: MemorySink;
@@ -10,7 +10,7 @@ let n = 0;
 const nextCallId = () => `VC-room-${++n}`;
 
 beforeAll(async () => {
-	({ sidecar, sink } = await startSidecar({ SIDECAR_QUALITY_INTERVAL_SEC: '0.3' }));
+	({ sidecar, sink } = await startSidecar({ SIDECAR_QUALITY_INTERVAL_SEC: '0.3', SIDECAR_QUALITY_REPORT_SEC: '10' }));
 });
 afterEach(async () => assertNoLeaks(sidecar));
 afterAll(async () => sidecar.close());
@@ -96,15 +96,48 @@ describe('room lifecycle', () => {
 		expect(final).toMatchObject({ callId, state: 'ended', endReason: 'hangup' });
 	});
 
-	it('reports a quality sample per participant and direction, pushed to the room', async () => {
+	it('pushes a quality sample per participant and direction to the room; Frappe gets only the final quality.summary, just before the end', async () => {
 		const callId = nextCallId();
 		await createRoom(sidecar, callId);
 		const agent = await joinParty(sidecar, callId, 'agent-q', 'agent');
-		await joinParty(sidecar, callId, 'cust-q', 'customer');
-		await waitFor(() => sink.events.filter((e) => e.callId === callId && e.type === 'quality.sample').length >= 4, 3000, 'quality samples');
-		const push = await waitFor(() => agent.pushes.find((p) => p.event === 'quality:sample'));
-		expect(signalingPushValidator('quality:sample')(push.payload)).toBe(true);
+		const customer = await joinParty(sidecar, callId, 'cust-q', 'customer');
+		const samplesOf = (party: Party) => party.pushes.filter((p) => p.event === 'quality:sample').map((p) => p.payload as { participantId: string; direction: string });
+		await waitFor(() => samplesOf(agent).length >= 8, 3000, 'two rounds of quality samples');
+		expect(signalingPushValidator('quality:sample')(agent.pushes.find((p) => p.event === 'quality:sample')!.payload)).toBe(true);
+		expect(new Set(samplesOf(customer).map((s) => `${s.participantId}/${s.direction}`))).toEqual(new Set(['agent-q/inbound', 'agent-q/outbound', 'cust-q/inbound', 'cust-q/outbound']));
+
+		await ok(agent.socket, 'call:hangup', {});
+		await waitFor(() => sidecar.getRoom(callId) === undefined, 3000, 'room closed');
+		const reported = sink.events.filter((e) => e.callId === callId);
+		expect(reported.filter((e) => (e.type as string) === 'quality.sample')).toEqual([]);
+		const summaries = reported.filter((e) => e.type === 'quality.summary');
+		expect(summaries).toHaveLength(1);
+		// Over every sample taken (no RTP flows between Node peers: the figures are zeros, RTT unknown).
+		expect(summaries[0]!.payload).toEqual({ samples: expect.any(Number), packetLossPct: 0, jitterMs: 0, rttMs: null, bitrateKbps: 0, final: true });
+		const samples = summaries[0]!.payload.samples as number;
+		expect(samples).toBeGreaterThanOrEqual(8);
+		expect(samples % 4).toBe(0);
+		// Frappe has the final figures when the end arrives.
+		const types = reported.map((e) => (e.type === 'call.state_changed' ? `state:${String(e.payload.to)}` : e.type));
+		expect(types.slice(types.indexOf('quality.summary'))).toEqual(['quality.summary', 'state:ended', 'participant.left', 'participant.left']);
 	});
+
+	it('reports a running quality.summary every SIDECAR_QUALITY_REPORT_SEC while there are new samples', async () => {
+		const callId = nextCallId();
+		await createRoom(sidecar, callId);
+		await joinParty(sidecar, callId, 'agent-qs', 'agent');
+		await joinParty(sidecar, callId, 'cust-qs', 'customer');
+		const summaries = () => sink.events.filter((e) => e.callId === callId && e.type === 'quality.summary').map((e) => e.payload);
+		const running = await waitFor(() => summaries()[0], 12_000, 'the first quality.summary');
+		expect(running).toMatchObject({ packetLossPct: 0, jitterMs: 0, rttMs: null, bitrateKbps: 0, final: false });
+		// About 10 s of 4 samples every 0.3 s.
+		expect(running.samples).toBeGreaterThanOrEqual(4 * 25);
+		expect(running.samples).toBeLessThanOrEqual(4 * 34);
+		sidecar.endCall(callId, 'ended_by_frappe');
+		expect(summaries()).toHaveLength(2);
+		expect(summaries()[1]).toMatchObject({ final: true });
+		expect(summaries()[1]!.samples).toBeGreaterThanOrEqual(running.samples as number);
+	}, 20_000);
 
 	it('a listen-only supervisor consumes but may not produce, and does not count as a party', async () => {
 		const callId = nextCallId();

@@ -134,6 +134,14 @@ export class Outbox {
 		}
 	}
 
+	/** Deletes the queued events of these types (types Frappe no longer accepts); returns how many. */
+	dropEventsOfTypes(types: readonly string[]): number {
+		if (types.length === 0) return 0;
+		const placeholders = types.map(() => '?').join(', ');
+		const result = this.#db.prepare(`DELETE FROM events WHERE json_extract(body, '$.type') IN (${placeholders})`).run(...types);
+		return Number(result.changes);
+	}
+
 	/** The oldest `limit` events, in the order they were reported. */
 	peek(limit: number): OutboxEntry[] {
 		return this.#peek.all(limit).map((r) => ({

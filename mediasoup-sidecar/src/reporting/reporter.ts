@@ -36,6 +36,12 @@ export interface CallEventReporterOptions {
 }
 
 const MAX_BATCH = 100;
+/**
+ * Event types older sidecars reported and Frappe now refuses: left in an outbox
+ * across an upgrade, one of them would get its whole batch refused, so they are
+ * dropped when the outbox is opened.
+ */
+const RETIRED_EVENT_TYPES = ['quality.sample'] as const;
 /** A Retry-After beyond this is treated as this: a typo on Frappe's side must not park reporting for a day. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 
@@ -114,7 +120,14 @@ export class CallEventReporter implements CallEventSink {
 			});
 		}
 		const outbox = Outbox.open(outboxPath);
-		return new CallEventReporter({ outbox, client, logger, sidecarId, batchSize, retryBaseDelayMs, retryMaxDelayMs });
+		let retiredDropped: number;
+		try {
+			retiredDropped = outbox.dropEventsOfTypes(RETIRED_EVENT_TYPES);
+		} catch (error) {
+			outbox.close();
+			throw error;
+		}
+		return new CallEventReporter({ outbox, client, logger, sidecarId, batchSize, retryBaseDelayMs, retryMaxDelayMs, retiredDropped });
 	}
 
 	private constructor(args: {
@@ -125,6 +138,7 @@ export class CallEventReporter implements CallEventSink {
 		batchSize: number;
 		retryBaseDelayMs: number;
 		retryMaxDelayMs: number;
+		retiredDropped: number;
 	}) {
 		this.#outbox = args.outbox;
 		this.#client = args.client;
@@ -133,6 +147,12 @@ export class CallEventReporter implements CallEventSink {
 		this.#batchSize = args.batchSize;
 		this.#retryBaseDelayMs = args.retryBaseDelayMs;
 		this.#retryMaxDelayMs = args.retryMaxDelayMs;
+		if (args.retiredDropped > 0) {
+			this.#logger.warn(
+				{ dropped: args.retiredDropped, types: RETIRED_EVENT_TYPES, outbox: this.#outbox.file },
+				'create() | dropped events of types Frappe no longer accepts (quality.sample, replaced by quality.summary) from the outbox',
+			);
+		}
 		const pending = this.#outbox.pendingCount;
 		if (this.#client) {
 			this.#logger.info({ url: this.#client.url, outbox: this.#outbox.file, pending }, 'reporting call events to Frappe');
