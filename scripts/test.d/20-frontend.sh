@@ -37,4 +37,25 @@ JS
 tsc --noEmit -p tsconfig.json || status=1
 vitest run --dir frontend --passWithNoTests --reporter=default --reporter=junit --outputFile.junit="$VA_RESULTS/20-frontend.xml" || status=1
 yarn --silent build || status=1
+
+# A bench runs that install and build under its own Node (18 or 20 for Frappe
+# v15), not ours: do it again, in a scratch copy, with the machine's node
+# (Debian's when it has none) and check it builds the very same bundles.
+bench_node="$(PATH=/usr/local/bin:/usr/bin:/bin command -v node || true)"
+if [ -z "$bench_node" ]; then va_ensure_debian_packages nodejs; bench_node=/usr/bin/node; fi
+scratch="$(mktemp -d)"
+cp -r package.json yarn.lock .yarnrc tsconfig.json frontend contracts "$scratch/"
+mkdir -p "$scratch/voice_agent/public"
+echo "yarn install and yarn build under $bench_node ($("$bench_node" --version)), as bench does"
+if (cd "$scratch" && PATH="$(dirname "$bench_node"):$PATH" && export PATH &&
+    "$VA_ROOT/tests/node_modules/.bin/yarn" install --frozen-lockfile --non-interactive --no-progress --silent &&
+    "$VA_ROOT/tests/node_modules/.bin/yarn" --silent build >/dev/null); then
+  for bundle in voice_agent/public/dist/*.js; do
+    cmp -s "$bundle" "$scratch/$bundle" || { echo "$bundle differs when built under $bench_node" >&2; status=1; }
+  done
+else
+  echo "the bundles do not install or build under $bench_node with yarn" >&2
+  status=1
+fi
+rm -rf "$scratch"
 exit $status
