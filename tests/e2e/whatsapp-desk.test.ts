@@ -179,15 +179,42 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     await expect.poll(() => drawer().locator(".va-wa-conv:not([hidden]) > [role=status][aria-live]").textContent()).toContain("New message from Ann Example");
     await expect.poll(() => row(conv.ann as string).locator(".va-wa-row-preview").textContent()).toBe("Also, can I change the delivery address?");
     await expect.poll(() => site.messages(conv.ann as string).filter((m) => m.direction === "inbound" && m.status === "received").length).toBe(0);
+
+    // The customer's photo: shown as downloading at once, then as the image the site fetched from Meta.
+    await form.evaluate(() => {
+      const w = window as unknown as { __sawPending: boolean };
+      w.__sawPending = false;
+      const list = document.querySelector(".va-wa-drawer .va-wa-messages") as HTMLElement;
+      new MutationObserver(() => {
+        if (list.querySelector('li.va-wa-inbound[data-kind="image"] [data-media-state="pending"]')) w.__sawPending = true;
+      }).observe(list, { childList: true, subtree: true });
+    });
+    const photo = png(400, 300, [200, 80, 60], [250, 220, 120]);
+    const media = await graph.seedMedia(photo, "image/png", "parcel.png");
+    await graph.inbound("image", { from: ANN, media_id: media.id, mime_type: "image/png", sha256: media.sha256, caption: "The parcel arrived damaged" }, "Ann Example");
+    const inboundImage = drawer().locator('li.va-wa-inbound[data-kind="image"]', { hasText: "The parcel arrived damaged" });
+    await inboundImage.locator("img").waitFor();
+    await expect.poll(() => inboundImage.locator("img").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(400);
+    expect(await form.evaluate(() => (window as unknown as { __sawPending: boolean }).__sawPending)).toBe(true);
+    const stored = site.messages(conv.ann as string).find((m) => m.text === "The parcel arrived damaged");
+    expect(stored?.media).toMatchObject({ state: "downloaded", size: photo.length, mime_type: "image/png" });
   }, 60_000);
 
   it("a reply with an image and a template are sent, and their ticks go sent -> delivered -> read", async () => {
     await graph.control("config", { status_delays: { sent: 0.4, delivered: 1.4, read: 2.4 } });
     await recordStatuses(form);
-    // The image: attached, captioned, Enter sends it (upload_file, then send_message).
+    // A reply, chosen from the keyboard: the message focused, R.
+    const question = drawer().locator("li.va-wa-msg", { hasText: "Is my order on its way?" });
+    const questionName = (await question.getAttribute("data-name")) as string;
+    await question.focus();
+    await form.keyboard.press("r");
+    await drawer().locator(".va-wa-reply-bar", { hasText: "Is my order on its way?" }).waitFor();
+    expect(await form.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Message");
+    // The image: attached, captioned (the customer sees "typing…", asked once however many keys), Enter sends it.
     await drawer().locator("input.va-wa-file-input").setInputFiles({ name: "return-label.png", mimeType: "image/png", buffer: png(360, 240, [30, 160, 110], [250, 250, 210]) });
     await drawer().locator(".va-wa-attachment-bar", { hasText: "return-label.png" }).waitFor();
-    await drawer().getByRole("textbox", { name: "Message" }).fill("Here is the return label");
+    await drawer().getByRole("textbox", { name: "Message" }).pressSequentially("Here is the return label");
+    expect(site.calls.filter((c) => c.method === "typing")).toHaveLength(1);
     await drawer().getByRole("textbox", { name: "Message" }).press("Enter");
     const image = drawer().locator('li.va-wa-outbound[data-kind="image"]');
     await image.waitFor();
@@ -198,9 +225,20 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     expect(await image.locator(".va-wa-ticks").getAttribute("aria-label")).toBe("Read");
     const upload = site.calls.find((c) => c.method === "upload_file");
     expect(upload?.args).toMatchObject({ doctype: "WhatsApp Conversation", docname: conv.ann, is_private: "1", file_name: "return-label.png" });
-    expect(site.calls.find((c) => c.method === "send_message" && c.args.kind === "media")?.args).toMatchObject({ conversation: conv.ann, kind: "media", text: "Here is the return label" });
+    expect(site.calls.find((c) => c.method === "send_message" && c.args.kind === "media")?.args).toMatchObject({
+      conversation: conv.ann,
+      kind: "media",
+      text: "Here is the return label",
+      reply_to: questionName,
+    });
+    expect(await image.locator(".va-wa-quote").textContent()).toBe("Is my order on its way?");
+    expect(await drawer().locator(".va-wa-reply-bar").isVisible()).toBe(false);
     const [graphImage] = await graphSent("image");
-    expect((graphImage?.payload as { image: { caption: string; id: string } }).image.caption).toBe("Here is the return label");
+    const imagePayload = graphImage?.payload as { image: { caption: string; id: string }; context: { message_id: string } };
+    expect(imagePayload.image.caption).toBe("Here is the return label");
+    expect(imagePayload.context.message_id).toBe(site.messages(conv.ann as string).find((m) => m.name === questionName)?.wamid);
+    const typing = (await graph.control("requests?path_contains=messages&method=POST", undefined, "GET")) as { body: { typing_indicator?: { type: string } } }[];
+    expect(typing.filter((r) => r.body?.typing_indicator?.type === "text")).toHaveLength(1);
 
     // The template: required values enforced, the preview filled in as they are typed.
     await drawer().getByRole("button", { name: "Send a template" }).click();
@@ -255,6 +293,34 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     expect(await failed.locator(".va-wa-ticks").getAttribute("aria-label")).toBe("Not delivered");
     await expect.poll(() => drawer().locator(".va-wa-conv:not([hidden]) > [role=status][aria-live]").textContent()).toBe(`Message not delivered: ${sentence}`);
     await graph.control("recipient_failure", { wa_id: ANN, code: null });
+  }, 60_000);
+
+  it("reply buttons go out, and the customer's choice comes back", async () => {
+    await drawer().getByRole("button", { name: "Send buttons or a list" }).click();
+    const dialog = form.getByRole("dialog", { name: "Send options" });
+    await dialog.getByLabel("Message", { exact: true }).fill("Which day suits you for the new delivery?");
+    await dialog.getByLabel("Option 1", { exact: true }).fill("Monday");
+    await dialog.getByLabel("Option 2", { exact: true }).fill("A much too long button title");
+    await form.getByRole("button", { name: "Send", exact: true }).last().click();
+    expect(await dialog.locator('[data-problem="option-1"]').textContent()).toBe("At most 20 characters");
+    await dialog.getByLabel("Option 2", { exact: true }).fill("Tuesday");
+    await form.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
+    await dialog.waitFor({ state: "detached" });
+    const offer = drawer().locator('li.va-wa-outbound[data-kind="interactive"]');
+    await expect.poll(() => offer.locator(".va-wa-options li").allTextContents()).toEqual(["Monday", "Tuesday"]);
+    await expect.poll(() => offer.getAttribute("data-status")).toBe("read");
+    const [graphButtons] = await graphSent("interactive");
+    expect((graphButtons?.payload as { interactive: unknown }).interactive).toEqual({
+      type: "button",
+      body: { text: "Which day suits you for the new delivery?" },
+      action: { buttons: [{ type: "reply", reply: { id: "1", title: "Monday" } }, { type: "reply", reply: { id: "2", title: "Tuesday" } }] },
+    });
+    const offered = site.messages(conv.ann as string).find((m) => m.kind === "interactive" && m.direction === "outbound");
+    await graph.inbound("button_reply", { from: ANN, button_id: "2", title: "Tuesday", context_id: offered?.wamid }, "Ann Example");
+    const choice = drawer().locator('li.va-wa-inbound[data-kind="interactive"]');
+    await choice.waitFor();
+    expect(await choice.locator(".va-wa-text").textContent()).toBe("Tuesday");
+    expect(await choice.locator(".va-wa-quote").textContent()).toBe("Which day suits you for the new delivery?");
     await screenshot(ROOT, form, "whatsapp-panel-1280");
   }, 60_000);
 
@@ -269,10 +335,17 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     expect(await closed.textContent()).toContain(
       "More than 24 hours have passed since the customer last wrote: only a template can be sent until they write again.",
     );
-    // Paging: 30 of 45 first, the rest on demand, each once.
+    // Paging: 30 of 45 first; scrolling up to the start fetches the rest (a button does the same from the keyboard), each once.
     expect(await view.locator("li.va-wa-msg").count()).toBe(30);
-    await view.getByRole("button", { name: "Load earlier messages" }).click();
+    expect(await view.getByRole("button", { name: "Load earlier messages" }).count()).toBe(1);
+    await view.locator(".va-wa-scroll").evaluate((el) => el.scrollTo({ top: 0 }));
     await expect.poll(() => view.locator("li.va-wa-msg").count()).toBe(45);
+    expect(site.calls.filter((c) => c.method === "get_messages" && c.args.conversation === conv.cara).map((c) => [c.args.before ?? null, c.args.limit])).toEqual([
+      [null, "30"],
+      [site.messages(conv.cara as string)[15]?.name, "30"],
+    ]);
+    // What was on screen stays there: the first of the 30 is where it was, not pushed away.
+    expect(await view.locator("li.va-wa-msg").nth(15).evaluate((el) => el.getBoundingClientRect().top > 0)).toBe(true);
     const names = await view.locator("li.va-wa-msg").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.name));
     expect(new Set(names).size).toBe(45);
     expect(await view.locator("li.va-wa-msg .va-wa-text").first().textContent()).toBe("Message 1 about the spring order");
@@ -306,6 +379,7 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     const start = drawer().locator("form.va-wa-start-box");
     await start.waitFor();
     expect(await start.textContent()).toContain("with Bob Builder on +16505550145");
+    await screenshot(ROOT, form, "whatsapp-panel-start");
     await start.getByRole("button", { name: "Start with a template" }).click();
     const dialog = form.getByRole("dialog", { name: "Send a template" });
     await dialog.waitFor();
