@@ -61,6 +61,8 @@ export class ConversationView {
   #pinned = true;
   /** scrollTop as this view last set it: the scroll event of its own scrolling says nothing of the user. */
   #autoTop = -1;
+  #headerKey = "";
+  #thumbUrl: string | null = null;
   #resize: ResizeObserver | undefined;
   #onVisibility = (): void => {
     if (document.visibilityState === "visible") this.#maybeMarkRead();
@@ -169,6 +171,7 @@ export class ConversationView {
     this.#observer?.disconnect();
     this.#resize?.disconnect();
     this.#openDialog?.close();
+    if (this.#thumbUrl) URL.revokeObjectURL(this.#thumbUrl);
     document.removeEventListener("visibilitychange", this.#onVisibility);
     this.root.remove();
   }
@@ -337,6 +340,10 @@ export class ConversationView {
 
   #renderHeader(): void {
     const c = this.#conversation;
+    // Pushes repeat the same header most of the time: rebuild it (and lose focus in it) only on a change.
+    const key = JSON.stringify([c.wa_id, c.account_title, c.party, c.profile_name, c.assigned_to]);
+    if (key === this.#headerKey) return;
+    this.#headerKey = key;
     this.#ref("title").textContent = conversationTitle(c);
     const sub = this.#ref("subtitle");
     const parts: (Node | string)[] = [formatWaId(c.wa_id), " · ", c.account_title];
@@ -560,6 +567,8 @@ export class ConversationView {
     }
     this.#hideAlert();
     this.#attachment = file;
+    if (this.#thumbUrl) URL.revokeObjectURL(this.#thumbUrl);
+    this.#thumbUrl = file?.type.startsWith("image/") ? URL.createObjectURL(file) : null;
     text.placeholder = file ? __("Add a caption (optional)") : __("Type a message");
     if (!file) {
       bar.hidden = true;
@@ -571,7 +580,7 @@ export class ConversationView {
       this.#setAttachment(null);
       text.focus();
     });
-    const thumb = file.type.startsWith("image/") ? h("img", { class: "va-wa-thumb", alt: "", src: URL.createObjectURL(file) }) : icon("file", 20);
+    const thumb = this.#thumbUrl ? h("img", { class: "va-wa-thumb", alt: "", src: this.#thumbUrl }) : icon("file", 20);
     bar.replaceChildren(thumb, h("span", { class: "va-wa-attachment-name" }, file.name), h("span", { class: "va-wa-muted" }, formatBytes(file.size)), this.#keep("progress", h("span", { class: "va-wa-muted va-wa-progress" })), remove);
     bar.hidden = false;
     text.focus();

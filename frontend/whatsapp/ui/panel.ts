@@ -77,11 +77,12 @@ export class WhatsAppPanel {
   applyUpdate(update: WhatsAppUpdate): void {
     if (this.#destroyed || !this.#data) return;
     const c = update.conversation;
-    const known = this.#conversations.some((x) => x.name === c.name);
-    const mine = c.party?.doctype === this.#opts.party.doctype && c.party?.name === this.#opts.party.name;
-    if (!known && !mine) return;
-    if (known && !mine && c.party) {
-      // Re-linked to another record: it leaves this panel.
+    const previous = this.#conversations.find((x) => x.name === c.name);
+    const ours = (x: Conversation | undefined): boolean => x?.party?.doctype === this.#opts.party.doctype && x?.party?.name === this.#opts.party.name;
+    // The record's conversations include those on its number that are linked elsewhere (the server's list).
+    if (!previous && !ours(c)) return;
+    if (previous && ours(previous) && !ours(c)) {
+      // Re-linked from this record to another: it leaves this panel.
       this.#conversations = this.#conversations.filter((x) => x.name !== c.name);
       this.#views.get(c.name)?.destroy();
       this.#views.delete(c.name);
@@ -157,7 +158,7 @@ export class WhatsAppPanel {
     }
     for (const tab of tabs) tab.addEventListener("click", () => this.#select(tab.dataset.conversation as string, true));
     this.#tabs.replaceChildren(...tabs);
-    this.#tabs.hidden = tabs.length < 2 && this.#conversations.length < 2 && !(this.#conversations.length === 1 && this.#canStart());
+    this.#tabs.hidden = tabs.length < 2;
   }
 
   #onTabKey(event: KeyboardEvent): void {
