@@ -66,6 +66,8 @@ export type Message = {
       description?: string | null;
     }[];
     chosen?: string | null;
+    /** The label of the button that opens a list (outbound lists). */
+    list_button?: string | null;
   };
   reaction: null | {
     emoji: string | null;
@@ -96,6 +98,8 @@ export type Conversation = {
   status: "Open" | "Closed";
   bot_state?: string | null;
   lead_score?: number | null;
+  /** Other records with this number: the conversation can be re-linked to one of them. */
+  other_parties: Party[];
 };
 
 /** get_messages: newest first, `before` pages back. */
@@ -124,6 +128,11 @@ export type InboxPage = {
     mine: number;
     unassigned: number;
   };
+  /** The numbers this user works on (to filter by). */
+  accounts: {
+    name: string;
+    title: string;
+  }[];
 };
 
 export type Template = {
@@ -151,6 +160,11 @@ export type Template = {
 export type TemplatePreview = {
   text: string;
   missing: number[];
+};
+
+/** typing: whether the customer was shown "typing…" (only inside the 24-hour window). */
+export type TypingAnswer = {
+  sent: boolean;
 };
 
 /** The `whatsapp_update` realtime event, to the users who may see the conversation. */

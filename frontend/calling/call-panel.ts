@@ -2,7 +2,9 @@ import { CallSession, type CallEndCause, type CallSessionDeps, type CallStatus }
 import type { CallsApi } from "./calls-api";
 import { STATUS_TEXT, endMessage, formatDuration, gradeQuality } from "./messages";
 import { PANEL_CSS } from "./call-panel.css";
-import type { JoinAnswer, ParticipantInfo, QualitySample } from "./signaling-types";
+import type { JoinAnswer, ParticipantInfo, QualitySample, VoiceCallUpdate } from "./signaling-types";
+
+export type { VoiceCallUpdate };
 
 export interface CallPanelOptions {
   /** Who the call is with, e.g. "Lead: Jane Doe". */
@@ -18,14 +20,6 @@ export interface CallPanelOptions {
   onClose?: () => void;
 }
 
-/** The realtime payload of `voice_call_update` (docs/desk-calling.md). */
-export interface VoiceCallUpdate {
-  call: string;
-  state: string;
-  end_reason?: string | null;
-  talk_duration?: number;
-  quality?: { label?: string; mos?: number } | null;
-}
 
 const ROLE_LABEL: Record<string, string> = { agent: "Agent", customer: "Customer", supervisor: "Supervisor", whatsapp: "WhatsApp" };
 
@@ -142,7 +136,6 @@ export class CallPanel {
   /** A `voice_call_update` from Frappe: the stored quality label and the missed/ended state. */
   applyServerUpdate(update: VoiceCallUpdate): void {
     if (!this.session || update.call !== this.session.call) return;
-    if (update.quality?.label) this.root.dataset.serverQuality = update.quality.label;
     if (update.state === "missed" && this.session.status !== "ended") {
       this.session.close();
       this.#showEnded({ kind: "missed" });

@@ -210,7 +210,8 @@ export class CallSession {
       ]);
       this.#recvTransport = this.#createTransport(device, "recv", recvOptions);
       if (sendOptions) this.#sendTransport = this.#createTransport(device, "send", sendOptions);
-      const joined = await this.#request("call:join", { rtpCapabilities: device.recvRtpCapabilities ?? device.rtpCapabilities });
+      const capabilities = device.recvRtpCapabilities ?? device.rtpCapabilities;
+      const joined = await this.#request("call:join", { rtpCapabilities: { ...capabilities, codecs: capabilities.codecs ?? [] } });
       this.#joinedOnce = true;
       const me: ParticipantInfo = { participantId: joined.participantId, role: joined.role, muted: this.#muted, listenOnly: this.listenOnly };
       this.#participants = new Map([me, ...joined.participants].map((p) => [p.participantId, p]));

@@ -1,16 +1,16 @@
 import { createMethodCaller, type MethodCaller } from "../shared/frappe-call";
-import type { JoinAnswer } from "./signaling-types";
+import type { EndCallAnswer, InviteAnswer, JoinAnswer } from "./signaling-types";
 
 const M = "voice_agent.api.calls.";
 
 /** The desk-calling endpoints (docs/desk-calling.md), names exact. */
 export interface CallsApi {
   initiateCall(referenceDoctype: string, referenceName: string): Promise<JoinAnswer>;
-  createInvite(call: string): Promise<{ url: string; expires_at: string; invite?: string }>;
-  sendInvite(call: string, email: string): Promise<{ url: string; expires_at: string; email?: string }>;
+  createInvite(call: string): Promise<InviteAnswer>;
+  sendInvite(call: string, email: string): Promise<InviteAnswer>;
   joinInvite(invite: string, name?: string): Promise<JoinAnswer>;
   joinAsSupervisor(call: string, listenOnly: boolean): Promise<JoinAnswer>;
-  endCall(call: string, reason: string): Promise<unknown>;
+  endCall(call: string, reason: string): Promise<EndCallAnswer>;
 }
 
 interface DeskFrappe {

@@ -1,6 +1,7 @@
-// The sidecar's wire types live in contracts/signaling.d.ts, shared with the sidecar;
-// what follows them here is the browser's own.
-import type { Ack, Role } from "../../contracts/signaling";
+// Wire types are generated from contracts/*.schema.json (contracts/signaling.d.ts shared with the
+// sidecar, contracts/frappe-api.d.ts for Frappe's answers); what follows them here is the browser's own.
+import type { Ack } from "../../contracts/signaling";
+export type { EndCallAnswer, InviteAnswer, JoinAnswer, VoiceCallUpdate } from "../../contracts/frappe-api";
 
 export type {
   Ack,
@@ -20,16 +21,4 @@ export interface SignalingSocket {
   connect(): unknown;
   disconnect(): unknown;
   io: { on(event: string, listener: (...args: never[]) => void): unknown };
-}
-
-/** The answer of initiate_call / join_invite / join_as_supervisor (docs/desk-calling.md). */
-export interface JoinAnswer {
-  call: string;
-  signaling_url: string;
-  token: string;
-  expires_at: string;
-  ice_servers: RTCIceServer[];
-  codec_preferences?: Record<string, unknown>;
-  role: Role;
-  participant_id: string;
 }

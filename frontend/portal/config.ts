@@ -1,10 +1,9 @@
-export interface PublicProfile {
-  name: string;
-  title: string;
-  use_case: string;
-  description: string;
-  greeting: string;
-}
+import type { PublicProfile as PublicProfileAnswer, SessionGrant } from "../../contracts/frappe-api";
+
+export type { SessionGrant };
+
+/** A profile as the page shows it (get_public_profiles' answer with its nulls made empty). */
+export type PublicProfile = { [K in keyof PublicProfileAnswer]: string };
 
 export interface PortalConfig {
   profiles: PublicProfile[];
@@ -12,14 +11,6 @@ export interface PortalConfig {
   allowedOrigins: string[];
   siteName: string;
   csrfToken: string;
-}
-
-export interface SessionGrant {
-  session_id: string;
-  client_token: string;
-  join_url: string;
-  max_duration_sec: number;
-  profile_title: string;
 }
 
 function str(value: unknown): string {

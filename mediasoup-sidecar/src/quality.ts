@@ -1,5 +1,7 @@
 import type { types as ms } from 'mediasoup';
-import type { QualitySummaryPayload } from './events.js';
+import type { CallEventPayloads } from './events.js';
+
+type QualitySummaryPayload = CallEventPayloads['quality.summary'];
 import type { Leg } from './legs/index.js';
 import type { QualitySample } from './types.js';
 

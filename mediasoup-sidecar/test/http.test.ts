@@ -6,7 +6,7 @@ import { assertNoLeaks, type MemorySink, SECRET, startSidecar } from './helpers.
 let sidecar: Sidecar;
 let sink: MemorySink;
 const auth = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
-const isError = httpDefValidator('Error');
+const isError = httpDefValidator('ErrorBody');
 
 beforeAll(async () => {
 	({ sidecar, sink } = await startSidecar({ SIDECAR_DEMO: '1' }));
@@ -56,7 +56,7 @@ describe('HTTP API', () => {
 	});
 
 	it('creates (idempotently), reports status, ends (idempotently)', async () => {
-		const created = await call('POST', '/api/rooms', { callId: 'VC-http-1', ringTimeoutSec: 30, metadata: { lead: 'L-1' } });
+		const created = await call('POST', '/api/rooms', { callId: 'VC-http-1', ringTimeoutSec: 30 });
 		expect(created.status).toBe(201);
 		expect(httpDefValidator('RoomStatus')(created.body)).toBe(true);
 		expect(created.body).toMatchObject({ callId: 'VC-http-1', state: 'created', participants: [] });

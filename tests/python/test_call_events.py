@@ -18,17 +18,7 @@ def event(type_, payload, sequence=1, call="VC-2026-00001"):
     }
 
 
-QUALITY = {
-    "participantId": "agent@example.com",
-    "role": "agent",
-    "direction": "inbound",
-    "packetLossPct": 0.5,
-    "jitterMs": 3.2,
-    "rttMs": 41.0,
-    "bitrateKbps": 31.5,
-    "packets": 500,
-    "bytes": 40000,
-}
+QUALITY = {"samples": 12, "packetLossPct": 0.5, "jitterMs": 3.2, "rttMs": 41.0, "bitrateKbps": 31.5, "final": True}
 
 
 def valid_batch():
@@ -39,7 +29,7 @@ def valid_batch():
             event(
                 "participant.left", {"participantId": "INV-7f3a", "role": "customer", "reason": "hangup"}, 3
             ),
-            event("quality.sample", QUALITY, 4),
+            event("quality.summary", QUALITY, 4),
             event("call.state_changed", {"from": "connected", "to": "ended", "reason": "hangup"}, 5),
         ]
     }
@@ -51,8 +41,16 @@ def test_a_valid_batch_returns_its_events_in_order():
 
 
 def test_rtt_may_be_null():
-    batch = {"events": [event("quality.sample", {**QUALITY, "rttMs": None})]}
+    batch = {"events": [event("quality.summary", {**QUALITY, "rttMs": None})]}
     assert validate_batch(batch)
+
+
+def test_per_sample_reports_are_no_longer_accepted():
+    """Quality reaches Frappe as per-call summaries; the browsers get the samples over socket.io."""
+    sample = {"participantId": "a@example.com", "role": "agent", "direction": "inbound", "packetLossPct": 0,
+              "jitterMs": 1, "bitrateKbps": 30, "packets": 10}
+    with pytest.raises(InvalidEventBatch):
+        validate_batch({"events": [event("quality.sample", sample)]})
 
 
 def mutate(fn):
@@ -79,6 +77,7 @@ INVALID = {
     "negative loss": lambda b: b["events"][3]["payload"].update(packetLossPct=-1),
     "loss over 100": lambda b: b["events"][3]["payload"].update(packetLossPct=101),
     "missing payload": lambda b: b["events"][3].pop("payload"),
+    "no samples in a summary": lambda b: b["events"][3]["payload"].update(samples=0),
     "over 100 events": lambda b: b.update(events=[copy.deepcopy(b["events"][0]) for _ in range(101)]),
 }
 

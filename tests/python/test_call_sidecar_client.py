@@ -52,17 +52,8 @@ def fake():
 def test_create_room_sends_the_contract_body_with_the_bearer_secret(fake):
     client, answers, seen = fake
     answers[("POST", "/api/rooms")] = (201, ROOM)
-    assert (
-        client.create_room("VC-2026-00001", ring_timeout_sec=45, metadata={"agent": "a@example.com"}) == ROOM
-    )
-    assert seen == [
-        (
-            "POST",
-            "/api/rooms",
-            f"Bearer {SECRET}",
-            {"callId": "VC-2026-00001", "ringTimeoutSec": 45, "metadata": {"agent": "a@example.com"}},
-        ),
-    ]
+    assert client.create_room("VC-2026-00001", ring_timeout_sec=45) == ROOM
+    assert seen == [("POST", "/api/rooms", f"Bearer {SECRET}", {"callId": "VC-2026-00001", "ringTimeoutSec": 45})]
 
 
 def test_end_call_and_status_use_the_call_path(fake):

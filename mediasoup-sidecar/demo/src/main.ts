@@ -97,7 +97,7 @@ class DemoCallView {
 				.then(({ producerId }) => done({ id: producerId }), failed);
 		});
 
-		const joined = await this.request('call:join', { rtpCapabilities: device.rtpCapabilities });
+		const joined = await this.request('call:join', { rtpCapabilities: { ...device.rtpCapabilities, codecs: device.rtpCapabilities.codecs ?? [] } });
 		this.timings.joinedAt = Date.now();
 		this.selfId = joined.participantId;
 		this.participants.set(joined.participantId, { participantId: joined.participantId, role: joined.role, muted: false });

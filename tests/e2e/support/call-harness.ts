@@ -2,12 +2,14 @@
 // Node server that serves the built bundles, the invite page and the few
 // Frappe endpoints the panel calls (shapes of docs/desk-calling.md).
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
+import { loadContracts } from "./contracts";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SIDECAR_SECRET = "e2e-call-panel-secret-0123456789";
@@ -117,6 +119,18 @@ export interface FakeFrappe {
   stop(): Promise<void>;
 }
 
+// What the calling endpoints answer (contracts/frappe-api.schema.json): the fake answers only that.
+const CALL_ANSWERS: Record<string, string> = {
+  initiate_call: "JoinAnswer",
+  rejoin_call: "JoinAnswer",
+  join_invite: "JoinAnswer",
+  join_as_supervisor: "JoinAnswer",
+  create_invite: "InviteAnswer",
+  send_invite: "InviteAnswer",
+  end_call: "EndCallAnswer",
+  get_call_state: "CallSnapshot",
+};
+
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".map": "application/json", ".css": "text/css", ".html": "text/html" };
 
 const HARNESS_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Desk harness</title>
@@ -129,6 +143,7 @@ main{padding:24px}.card{background:#fff;border:1px solid #e2e6e9;border-radius:8
 
 /** The fake Frappe site: static bundles, the real invite page template, and the calls endpoints. */
 export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrappe> {
+  const contracts = loadContracts(ROOT);
   const calls: FakeFrappeCall[] = [];
   const invites = new Map<string, string>();
   const tweak: FakeFrappe["tweak"] = {};
@@ -143,7 +158,6 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
       token,
       expires_at: new Date(Date.now() + 600_000).toISOString(),
       ice_servers: [],
-      codec_preferences: {},
       role,
       participant_id: participantId,
     };
@@ -156,13 +170,12 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
       const room = await sidecar.api("POST", "/api/rooms", {
         callId,
         ...(tweak.ringTimeoutSec ? { ringTimeoutSec: tweak.ringTimeoutSec } : {}),
-        metadata: { reference_doctype: String(args.reference_doctype), reference_name: String(args.reference_name) },
       });
       if (room.status !== 201 && room.status !== 200) throw new HttpError(417, "The call server is not reachable.");
       return joinAnswer(callId, "agent@example.com", "agent", { name: "Alice Agent" });
     },
     async create_invite(args) {
-      const invite = `INV-${String(++seq).padStart(5, "0")}`;
+      const invite = randomBytes(16).toString("hex"); // as Frappe names invites: 32 random characters
       invites.set(invite, String(args.call));
       return { url: `${origin}/call?invite=${invite}`, expires_at: new Date(Date.now() + 1_800_000).toISOString(), invite };
     },
@@ -202,7 +215,10 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
       if (!method) throw new HttpError(404, `no method ${name}`);
       const args = await readJson(req);
       calls.push({ method: name, args });
-      return send(res, 200, "application/json", JSON.stringify({ message: await method(args) }));
+      const answer = await method(args);
+      const definition = CALL_ANSWERS[name];
+      if (definition) contracts.check("frappe-api.schema.json", definition, answer, name);
+      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
     }
     if (url.pathname === "/harness/desk.html") return send(res, 200, "text/html", HARNESS_HTML);
     if (url.pathname === "/call") {

@@ -53,15 +53,12 @@ class SidecarClient:
         *,
         ring_timeout_sec: int | None = None,
         max_duration_sec: int | None = None,
-        metadata: dict[str, str | int | float | bool | None] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"callId": call_id}
         if ring_timeout_sec:
             body["ringTimeoutSec"] = ring_timeout_sec
         if max_duration_sec:
             body["maxDurationSec"] = max_duration_sec
-        if metadata:
-            body["metadata"] = metadata
         return self._call("createRoom", body=body)
 
     def end_call(self, call_id: str, reason: str | None = None) -> dict[str, Any]:
