@@ -55,9 +55,17 @@ additional_timeline_content = {"*": [
 ]}
 # The callable doctypes and the calling roles, for the Call buttons.
 boot_session = "voice_agent.telephony.settings.boot_session"
-# Call buttons: thin loaders that lazy-load /assets/voice_agent/dist/call_panel.js.
+# Call buttons and the WhatsApp panel: thin loaders that lazy-load their bundles from
+# /assets/voice_agent/dist/ (call_panel.js, whatsapp_panel.js). Every callable doctype has the Call
+# button (tests/python/test_layout.py checks it).
+_CALL = "public/js/call_button.js"
+_WHATSAPP = "public/js/whatsapp_panel.js"
 doctype_js = {
-    **{doctype: "public/js/call_button.js" for doctype in voice_agent_callable_doctypes},
+    "Lead": [_CALL, _WHATSAPP],
+    "Customer": [_CALL, _WHATSAPP],
+    "Contact": [_CALL, _WHATSAPP],
+    "CRM Lead": [_CALL, _WHATSAPP],
+    "CRM Deal": [_CALL],
     "Voice Call": "public/js/voice_call_supervise.js",
 }
 

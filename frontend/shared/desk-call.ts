@@ -81,8 +81,9 @@ export interface UploadedFile {
 }
 
 export interface UploadOptions {
-  doctype: string;
-  docname: string;
+  /** The document to attach the file to (Frappe then requires write permission on it); none: the user's own file. */
+  doctype?: string;
+  docname?: string;
   isPrivate?: boolean;
   fieldname?: string;
   /** Called with 0..1 while the file goes up. */
@@ -123,8 +124,10 @@ export function uploadFile(file: Blob, fileName: string, opts: UploadOptions): P
     form.append("file", file, fileName);
     form.append("is_private", opts.isPrivate === false ? "0" : "1");
     form.append("folder", "Home/Attachments");
-    form.append("doctype", opts.doctype);
-    form.append("docname", opts.docname);
+    if (opts.doctype && opts.docname) {
+      form.append("doctype", opts.doctype);
+      form.append("docname", opts.docname);
+    }
     if (opts.fieldname) form.append("fieldname", opts.fieldname);
     xhr.send(form);
   });

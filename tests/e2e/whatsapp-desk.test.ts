@@ -229,7 +229,8 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     expect(await image.locator("img").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(360);
     expect(await image.locator(".va-wa-ticks").getAttribute("aria-label")).toBe("Read");
     const upload = site.calls.find((c) => c.method === "upload_file");
-    expect(upload?.args).toMatchObject({ doctype: "WhatsApp Conversation", docname: conv.ann, is_private: "1", file_name: "return-label.png" });
+    // The user's own private file (a Voice Agent User may not write to the conversation); send_message attaches it to the message.
+    expect(upload?.args).toMatchObject({ doctype: "", docname: "", is_private: "1", file_name: "return-label.png" });
     expect(site.calls.find((c) => c.method === "send_message" && c.args.kind === "media")?.args).toMatchObject({
       conversation: conv.ann,
       kind: "media",

@@ -121,11 +121,25 @@ def hooks() -> dict[str, object]:
     values: dict[str, object] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                values[node.targets[0].id] = None  # built from other hooks (doctype_js)
+            values[node.targets[0].id] = _evaluate(node.value, values)
     return values
+
+
+def test_every_callable_doctype_has_the_call_button():
+    values = hooks()
+    for doctype in values["voice_agent_callable_doctypes"]:
+        assert "public/js/call_button.js" in values["doctype_js"].get(doctype, []), doctype
+
+
+def _evaluate(node: ast.expr, names: dict[str, object]) -> object:
+    """A literal, where names already assigned in hooks.py may stand for their values."""
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_evaluate(e, names) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        return {_evaluate(k, names): _evaluate(v, names) for k, v in zip(node.keys, node.values, strict=True)}
+    return ast.literal_eval(node)
 
 
 def test_install_app_needs_no_lookup():

@@ -23,6 +23,16 @@ def _require_manager() -> None:
         frappe.throw(_("Only a Voice Agent Manager can do this."), frappe.PermissionError)
 
 
+def _json_arg(value: Any, kind: type, name: str) -> Any:
+    """frappe.call sends objects and lists form-encoded, as JSON text."""
+    if value is None or value == "":
+        return None
+    parsed = frappe.parse_json(value) if isinstance(value, str) else value
+    if not isinstance(parsed, kind):
+        frappe.throw(_("{0} must be {1}.").format(name, _("an object") if kind is dict else _("a list")))
+    return parsed
+
+
 @frappe.whitelist(methods=["POST"])
 def test_connection(account: str) -> dict[str, Any]:
     _require_manager()
@@ -76,7 +86,8 @@ def send_message(
     doc = conversation_for(conversation)
     service.lock_customer(doc.account, doc.wa_id)
     message = queue_message(doc, kind, text=text, reply_to=reply_to, file_url=file_url, template=template,
-                            template_values=template_values, options=options, list_button=list_button)
+                            template_values=_json_arg(template_values, dict, "template_values"),
+                            options=_json_arg(options, list, "options"), list_button=list_button)
     return message.view()
 
 
@@ -93,9 +104,10 @@ def typing(conversation: str) -> dict[str, bool]:
     doc = conversation_for(conversation)
     last_inbound = frappe.db.get_value("WhatsApp Message", {"conversation": doc.name, "direction": "Inbound"},
                                        "name", order_by="creation desc")
-    if last_inbound and doc.window_open():
+    shown = bool(last_inbound) and doc.window_open()
+    if shown:
         queue_read_receipt(last_inbound, typing=True)
-    return {"sent": bool(last_inbound)}
+    return {"sent": shown}
 
 
 @frappe.whitelist(methods=["POST"])
@@ -119,4 +131,4 @@ def get_templates(conversation: str) -> list[dict[str, Any]]:
 @frappe.whitelist(methods=["POST"])
 def preview_template(template: str, values: dict | None = None) -> dict[str, Any]:
     require_chat_user()
-    return preview(template, values or {})
+    return preview(template, _json_arg(values, dict, "values") or {})

@@ -154,6 +154,7 @@ def inbox(filter: str = "all", account: str | None = None, search: str | None = 
         "conversations": [frappe.get_doc(CONVERSATION, n).view() for n in names[:limit]],
         "has_more": len(names) > limit,
         "counts": _inbox_counts(user),
+        "accounts": usable_accounts(),
     }
 
 

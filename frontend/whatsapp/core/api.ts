@@ -16,7 +16,6 @@ import type {
 } from "./types";
 
 const M = "voice_agent.api.whatsapp.";
-export const CONVERSATION_DOCTYPE = "WhatsApp Conversation";
 
 export interface InboxQueryArgs {
   filter: InboxFilter;
@@ -38,8 +37,9 @@ export interface WhatsAppApi {
   linkParty(conversation: string, partyDoctype: string, partyName: string): Promise<Conversation>;
   getTemplates(conversation: string): Promise<Template[]>;
   previewTemplate(template: string, values: TemplateValues): Promise<TemplatePreview>;
-  /** Frappe's upload_file, attached (private) to the conversation; its file_url goes to send_message. */
-  uploadToConversation(conversation: string, file: File, opts?: Pick<UploadOptions, "onProgress" | "signal">): Promise<UploadedFile>;
+  /** Frappe's upload_file, as the user's own private file; its file_url goes to send_message, which
+   * attaches it to the message (a Voice Agent User may not write to the conversation itself). */
+  uploadForSending(file: File, opts?: Pick<UploadOptions, "onProgress" | "signal">): Promise<UploadedFile>;
 }
 
 type Uploader = (file: Blob, fileName: string, opts: UploadOptions) => Promise<UploadedFile>;
@@ -64,7 +64,6 @@ export function createWhatsAppApi(caller: MethodCaller = deskCaller(), upload: U
     linkParty: (conversation, party_doctype, party_name) => caller.post(`${M}link_party`, { conversation, party_doctype, party_name }),
     getTemplates: (conversation) => caller.post(`${M}get_templates`, { conversation }),
     previewTemplate: (template, values) => caller.post(`${M}preview_template`, { template, values }),
-    uploadToConversation: (conversation, file, opts = {}) =>
-      upload(file, file.name, { doctype: CONVERSATION_DOCTYPE, docname: conversation, isPrivate: true, ...opts }),
+    uploadForSending: (file, opts = {}) => upload(file, file.name, { isPrivate: true, ...opts }),
   };
 }

@@ -31,6 +31,7 @@ export function conversation(over: Partial<Conversation> & Pick<Conversation, "n
     wa_id: "447700900123",
     profile_name: "Ann",
     party: null,
+    other_parties: [],
     assigned_to: null,
     unread_count: 0,
     last_message_at: "2026-03-01T10:00:00+00:00",

@@ -603,7 +603,7 @@ export class ConversationView {
       let message: Message;
       if (file) {
         const progress = this.#el.progress;
-        const uploaded = await this.#opts.api.uploadToConversation(this.#conversation.name, file, {
+        const uploaded = await this.#opts.api.uploadForSending(file, {
           onProgress: (f) => {
             if (progress) progress.textContent = __("uploading {0}%", [Math.round(f * 100)]);
           },

@@ -273,7 +273,7 @@ export class TemplatePicker {
       const values: TemplateValues = cleanTemplateValues(template, this.#values);
       if (this.#file) {
         this.#status.textContent = __("Uploading {0}…", [this.#file.name]);
-        const uploaded = await this.#opts.api.uploadToConversation(this.#opts.conversation, this.#file);
+        const uploaded = await this.#opts.api.uploadForSending(this.#file);
         values.header = { ...values.header, media: uploaded.file_url };
       }
       const message = await this.#opts.api.sendMessage(this.#opts.conversation, { kind: "template", template: template.name, template_values: values });

@@ -48,6 +48,8 @@ interface ConversationRecord {
   phone: string | null;
   profile_name: string | null;
   party: { doctype: string; name: string } | null;
+  /** Other records with this number (the conversation can be re-linked to one). */
+  other_parties?: { doctype: string; name: string }[];
   assigned_to: string | null;
   unread_count: number;
   last_message_at: number | null;
@@ -221,6 +223,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       wa_id: c.wa_id,
       profile_name: c.profile_name || null,
       party: c.party ? { doctype: c.party.doctype, name: c.party.name, title: partyTitle(c.party) } : null,
+      other_parties: (c.other_parties ?? []).map((p) => ({ doctype: p.doctype, name: p.name, title: partyTitle(p) ?? p.name })),
       assigned_to: c.assigned_to,
       unread_count: c.unread_count,
       last_message_at: iso(c.last_message_at),
@@ -250,7 +253,9 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       reply_to: m.reply_to || m.reply_to_wamid ? { name: m.reply_to, text: replyText } : null,
       media: m.media && (m.media.id || m.media.url) ? { mime_type: m.media.mime_type, state: m.media.state, url: m.media.url, filename: m.media.filename, size: m.media.size } : null,
       template: m.template ? { name: template?.template_name ?? m.template, language: template?.language ?? "" } : null,
-      interactive: m.interactive ? { options: m.interactive.options, chosen: m.interactive.chosen } : null,
+      interactive: m.interactive
+        ? { options: m.interactive.options, chosen: m.interactive.chosen, list_button: m.interactive.list_button ?? null }
+        : null,
       reaction: m.kind === "reaction" ? m.reaction : null,
       location: m.kind === "location" ? m.location : null,
     };
@@ -842,6 +847,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
           mine: visible.filter((c) => c.assigned_to === user).length,
           unassigned: visible.filter((c) => !c.assigned_to).length,
         },
+        accounts: [...accounts.values()].filter((a) => a.members.includes(user)).map((a) => ({ name: a.name, title: a.title })),
       };
     },
     async send_message(args, user) {

@@ -73,6 +73,11 @@ def queue_message(conversation: Any, kind: str, *, text: str | None = None, repl
     elif kind == "call_permission_request":
         values.update(message_type="call_permission_request", text=(text or "").strip() or None)
     message = frappe.get_doc(values).insert(ignore_permissions=True)
+    if message.media_file:
+        # The user uploaded it as their own file; from now on it belongs to the message (and who sees it).
+        frappe.db.set_value("File", {"file_url": message.media_file, "attached_to_name": ("is", "not set")},
+                            {"attached_to_doctype": MESSAGE, "attached_to_name": message.name,
+                             "attached_to_field": "media_file"})
     conversation.record_outbound(now_datetime(), message.preview())
     conversation.save(ignore_permissions=True)
     _enqueue_send(message.name)

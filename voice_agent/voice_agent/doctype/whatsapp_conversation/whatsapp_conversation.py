@@ -69,6 +69,11 @@ class WhatsAppConversation(Document):
             "party": {"doctype": self.party_doctype, "name": self.party_name,
                       "title": self.party_title or self.party_name}
             if self.party_doctype and self.party_name else None,
+            "other_parties": [
+                {"doctype": doctype.strip(), "name": name.strip(), "title": party_title(doctype.strip(), name.strip())}
+                for doctype, _, name in (line.partition(":") for line in (self.other_parties or "").splitlines())
+                if name.strip() and frappe.db.exists(doctype.strip(), name.strip())
+            ],
             "assigned_to": self.assigned_to or None,
             "unread_count": self.unread_count or 0,
             "last_message_at": iso_utc(self.last_message_at),

@@ -97,4 +97,4 @@ def _choices(value: Any) -> dict[str, Any] | None:
     if not value:
         return None
     spec = json.loads(value) if isinstance(value, str) else value
-    return {"options": spec.get("options") or [], "chosen": spec.get("chosen")}
+    return {"options": spec.get("options") or [], "chosen": spec.get("chosen"), "list_button": spec.get("list_button")}
