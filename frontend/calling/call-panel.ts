@@ -2,6 +2,7 @@ import { CallSession, type CallEndCause, type CallSessionDeps, type CallStatus }
 import type { CallsApi } from "./calls-api";
 import { STATUS_TEXT, endMessage, formatDuration, gradeQuality } from "./messages";
 import { PANEL_CSS } from "./call-panel.css";
+import { parseServerMessages } from "../shared/frappe-errors";
 import type { JoinAnswer, ParticipantInfo, QualitySample, VoiceCallUpdate } from "./signaling-types";
 
 export type { VoiceCallUpdate };
@@ -345,19 +346,9 @@ export class CallPanel {
 
 /** Frappe errors arrive as FrappeCallError (frappe-js-sdk), a jqXHR (frappe.call) or an Error. */
 export function frappeErrorText(error: unknown): string {
-  const e = error as { message?: unknown; responseJSON?: { _server_messages?: string; exception?: string } } | undefined;
-  const raw = e?.responseJSON?._server_messages;
-  if (typeof raw === "string") {
-    try {
-      const first = (JSON.parse(raw) as string[])[0];
-      if (first) {
-        const parsed = JSON.parse(first) as { message?: string };
-        if (parsed.message) return parsed.message.replace(/<[^>]*>/g, "");
-      }
-    } catch {
-      // fall through to the generic text
-    }
-  }
+  const e = error as { message?: unknown; responseJSON?: { _server_messages?: string } } | undefined;
+  const [first] = parseServerMessages(e?.responseJSON?._server_messages);
+  if (first) return first;
   if (typeof e?.message === "string" && e.message) return e.message;
   return "the request failed";
 }

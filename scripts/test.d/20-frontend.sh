@@ -35,7 +35,7 @@ console.log(`root node_modules: ${dirs.length} packages, no test tooling, no nat
 JS
 (cd mediasoup-sidecar && npm run build --silent) || status=1
 tsc --noEmit -p tsconfig.json || status=1
-vitest run --dir frontend --passWithNoTests --reporter=default --reporter=junit --outputFile.junit="$VA_RESULTS/20-frontend.xml" || status=1
+vitest run --dir frontend --reporter=default --reporter=junit --outputFile.junit="$VA_RESULTS/20-frontend.xml" || status=1
 yarn --silent build || status=1
 
 # A bench runs that install and build under its own Node (18 or 20 for Frappe

@@ -63,7 +63,8 @@ def test_rotated_secret_current_and_previous_accepted_others_refused():
         verify(BODY, sign("older-secret", BODY), secrets)
 
 
-def test_every_secret_is_compared_even_after_a_match(monkeypatch):
+def counted_compares(monkeypatch) -> list:
+    """Every hmac.compare_digest call of the signature module, recorded."""
     calls = []
     real = hmac.compare_digest
 
@@ -72,6 +73,11 @@ def test_every_secret_is_compared_even_after_a_match(monkeypatch):
         return real(a, b)
 
     monkeypatch.setattr("voice_agent.integrations.whatsapp.signature.hmac.compare_digest", counting)
+    return calls
+
+
+def test_every_secret_is_compared_even_after_a_match(monkeypatch):
+    calls = counted_compares(monkeypatch)
     verify(BODY, sign("first", BODY), ["first", "second", "third"])
     assert len(calls) == 3
 
@@ -157,14 +163,7 @@ def test_handshake_accepts_a_challenge_of_the_maximum_length():
 
 
 def test_handshake_compares_tokens_in_constant_time_against_every_token(monkeypatch):
-    calls = []
-    real = hmac.compare_digest
-
-    def counting(a, b):
-        calls.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr("voice_agent.integrations.whatsapp.signature.hmac.compare_digest", counting)
+    calls = counted_compares(monkeypatch)
     answer_handshake("subscribe", "a", "1", ["a", "b"])
     assert len(calls) == 2
 

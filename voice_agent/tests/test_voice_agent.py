@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request
 
 from voice_agent.actions import runner
 from voice_agent.api import analytics, business_logic, voice_processor, webhook_handlers
+from voice_agent.integrations import webhook_inbox
 from voice_agent.integrations.ultravox import webhook as ultravox_webhook
 from voice_agent.integrations.ultravox.tools import TOOL_SECRET_HEADER
 from voice_agent.portal import sessions
@@ -423,7 +424,8 @@ class TestVoiceAgent(VoiceAgentTestCase):
         payload = {"event": "call.joined", "call": {"callId": self.call_of(started)["callId"], "joined": "2026-01-01T10:00:00Z"}}
         self.assertEqual(self.post_webhook(payload)[0], {"status": "accepted"})
         count = frappe.db.count("Voice Webhook Event")
-        with patch.object(ultravox_webhook, "_stored_status", return_value=None):
+        # As if the redelivery had looked before the first delivery committed.
+        with patch.object(webhook_inbox.frappe.db, "exists", return_value=False):
             result, enqueue = self.post_webhook(payload)
         self.assertEqual(result, {"status": "duplicate"})
         enqueue.assert_not_called()

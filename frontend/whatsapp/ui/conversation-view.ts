@@ -709,16 +709,7 @@ export class ConversationView {
         problem.textContent = errorText(error, __("The conversation could not be assigned."));
       }
     };
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void submit();
-    });
-    dialog.body.append(form);
-    dialog.footer.append(
-      this.#button(__("Cancel"), () => dialog.close(), "btn btn-default btn-sm va-wa-btn"),
-      this.#button(__("Assign"), () => void submit(), "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary"),
-    );
-    dialog.open();
+    this.#showForm(dialog, form, __("Assign"), submit);
   }
 
   #openLink(): void {
@@ -729,6 +720,22 @@ export class ConversationView {
     const select = h("select", { id: typeId, class: "form-control va-wa-input" }, ...PARTY_DOCTYPES.map((d) => h("option", { value: d, selected: current?.doctype === d }, __(d))));
     const input = h("input", { id: nameId, type: "text", class: "form-control va-wa-input", autocomplete: "off", placeholder: __("The record's ID, e.g. CRM-LEAD-2026-00001"), autofocus: true });
     const problem = h("p", { class: "va-wa-problem", role: "alert" });
+    // The other records that have this number: one click fills the form.
+    const others = this.#conversation.other_parties;
+    const matches = others.length
+      ? h(
+          "div",
+          { class: "va-wa-field" },
+          h("p", { class: "va-wa-label" }, __("Other records with this number")),
+          ...others.map((party) =>
+            this.#button(`${__(party.doctype)}: ${party.title}`, () => {
+              select.value = party.doctype;
+              input.value = party.name;
+              input.focus();
+            }),
+          ),
+        )
+      : null;
     const submit = async (): Promise<void> => {
       const name = input.value.trim();
       if (!name) {
@@ -748,12 +755,18 @@ export class ConversationView {
       "form",
       {},
       h("p", { class: "va-wa-note" }, __("Messages of this conversation then show on that record's timeline.")),
+      matches,
       h("label", { for: typeId, class: "va-wa-label" }, __("Record type")),
       select,
       h("label", { for: nameId, class: "va-wa-label" }, __("Record")),
       input,
       problem,
     );
+    this.#showForm(dialog, form, __("Link"), submit);
+  }
+
+  /** A dialog's form: Enter or the action button submits, Cancel closes. */
+  #showForm(dialog: Dialog, form: HTMLFormElement, action: string, submit: () => Promise<void>): void {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       void submit();
@@ -761,8 +774,9 @@ export class ConversationView {
     dialog.body.append(form);
     dialog.footer.append(
       this.#button(__("Cancel"), () => dialog.close(), "btn btn-default btn-sm va-wa-btn"),
-      this.#button(__("Link"), () => void submit(), "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary"),
+      this.#button(action, () => void submit(), "btn btn-primary btn-sm va-wa-btn va-wa-btn-primary"),
     );
     dialog.open();
   }
+
 }

@@ -1,9 +1,8 @@
 """python -m tests.fakes.ultravox --port 8765 [--ws-port 8766] [--api-key test-key]"""
 
 import argparse
-import signal
-import threading
 
+from tests.fakes import serve_until_stopped
 from tests.fakes.ultravox import FakeUltravox
 
 
@@ -19,11 +18,7 @@ def main() -> None:
     fake.start()
     print(f"fake Ultravox on {fake.base_url} (join sockets on ws://{args.host}:{fake._ws.port if fake._ws else '-'}),"
           f" API key {args.api_key!r}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    fake.stop()
+    serve_until_stopped(fake)
 
 
 if __name__ == "__main__":

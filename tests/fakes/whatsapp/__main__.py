@@ -6,9 +6,8 @@ Prints one JSON line ({"base_url", "lookaside_url", "token", "phone_number_id", 
 
 import argparse
 import json
-import signal
-import threading
 
+from .. import serve_until_stopped
 from . import FakeWhatsApp
 
 
@@ -29,11 +28,7 @@ def main() -> None:
                         lookaside_host=args.lookaside_host, lookaside_port=args.lookaside_port)
     fake.start()
     print(json.dumps(fake.describe()), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    fake.stop()
+    serve_until_stopped(fake)
 
 
 if __name__ == "__main__":

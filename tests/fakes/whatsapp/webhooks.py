@@ -85,35 +85,25 @@ def contact(wa_id: str = DEFAULT_CUSTOMER, name: str = "Test Customer", *, user_
     return item
 
 
+def _value(phone_number_id: str, display_phone_number: str, **lists: Sequence[Json]) -> Json:
+    value: Json = {"messaging_product": "whatsapp", "metadata": metadata(phone_number_id, display_phone_number)}
+    value.update({key: list(items) for key, items in lists.items() if items})
+    return value
+
+
 def messages_value(*, phone_number_id: str = DEFAULT_PHONE_NUMBER_ID,
                    display_phone_number: str = DEFAULT_DISPLAY_PHONE_NUMBER, contacts: Sequence[Json] = (),
                    messages: Sequence[Json] = (), statuses: Sequence[Json] = (),
                    errors: Sequence[Json] = ()) -> Json:
-    value: Json = {"messaging_product": "whatsapp", "metadata": metadata(phone_number_id, display_phone_number)}
-    if contacts:
-        value["contacts"] = list(contacts)
-    if messages:
-        value["messages"] = list(messages)
-    if statuses:
-        value["statuses"] = list(statuses)
-    if errors:
-        value["errors"] = list(errors)
-    return value
+    return _value(phone_number_id, display_phone_number, contacts=contacts, messages=messages, statuses=statuses,
+                  errors=errors)
 
 
 def calls_value(*, phone_number_id: str = DEFAULT_PHONE_NUMBER_ID,
                 display_phone_number: str = DEFAULT_DISPLAY_PHONE_NUMBER, contacts: Sequence[Json] = (),
                 calls: Sequence[Json] = (), statuses: Sequence[Json] = (), errors: Sequence[Json] = ()) -> Json:
-    value: Json = {"messaging_product": "whatsapp", "metadata": metadata(phone_number_id, display_phone_number)}
-    if contacts:
-        value["contacts"] = list(contacts)
-    if calls:
-        value["calls"] = list(calls)
-    if statuses:
-        value["statuses"] = list(statuses)
-    if errors:
-        value["errors"] = list(errors)
-    return value
+    return _value(phone_number_id, display_phone_number, contacts=contacts, calls=calls, statuses=statuses,
+                  errors=errors)
 
 
 def messages_webhook(*, waba_id: str = DEFAULT_WABA_ID, phone_number_id: str = DEFAULT_PHONE_NUMBER_ID,

@@ -17,6 +17,7 @@ from voice_agent.integrations.ultravox.events import (
     parse_event,
 )
 from voice_agent.integrations.ultravox.signature import WebhookSignatureError, verify
+from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.site_time import from_iso
 
 MAX_ATTEMPTS = 6
@@ -45,27 +46,16 @@ def receive() -> dict[str, str]:
     except WebhookPayloadError as exc:
         frappe.throw(_("Invalid webhook payload: {0}").format(str(exc)), InvalidWebhook)
 
-    if _stored_status(event.dedupe_key):
-        # Its job is queued, done, or failed and retried by the scheduler: one event, one job.
-        return {"status": "duplicate"}
-    record = frappe.get_doc({
+    # Its job is queued, done, or failed and retried by the scheduler: one event, one job.
+    stored = store_once({
         "doctype": "Voice Webhook Event", "name": event.dedupe_key, "dedupe_key": event.dedupe_key,
         "event": event.event, "ultravox_call_id": event.call_id, "status": "Received", "attempts": 0,
         "payload": raw.decode(),
     })
-    try:
-        # One INSERT and nothing else before the acknowledgement: the record is an inbox entry that no
-        # document hook needs to see, and Ultravox waits on this response.
-        record.db_insert()
-    except frappe.DuplicateEntryError:
-        frappe.clear_messages()
+    if not stored:
         return {"status": "duplicate"}
     _enqueue(event.dedupe_key)
     return {"status": "accepted"}
-
-
-def _stored_status(dedupe_key: str) -> str | None:
-    return frappe.db.get_value("Voice Webhook Event", dedupe_key, "status")
 
 
 def _enqueue(event_name: str) -> None:

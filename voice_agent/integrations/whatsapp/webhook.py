@@ -12,6 +12,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, add_to_date, now_datetime
 
+from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.integrations.whatsapp.connect import account_for_phone_number, verify_tokens, webhook_secrets
 from voice_agent.integrations.whatsapp.inbound import apply_message
@@ -52,18 +53,12 @@ def receive() -> dict[str, str]:
         batch = p.parse_webhook(raw)
     except p.WebhookPayloadError as exc:
         frappe.throw(_("Invalid webhook payload: {0}").format(str(exc)[:200]), InvalidWebhook)
-    if frappe.db.exists(EVENT, batch.dedupe_key):
-        return {"status": "duplicate"}
-    record = frappe.get_doc({
+    stored = store_once({
         "doctype": EVENT, "name": batch.dedupe_key, "dedupe_key": batch.dedupe_key, "account": signers[0],
         "fields": ",".join(sorted({change.field for change in batch.changes}))[:140], "status": "Received",
         "attempts": 0, "payload": raw.decode(), "signed_by": ",".join(signers),
     })
-    try:
-        # One INSERT before the acknowledgement: the record is an inbox entry, and Meta waits on us.
-        record.db_insert()
-    except frappe.DuplicateEntryError:
-        frappe.clear_last_message()
+    if not stored:
         return {"status": "duplicate"}
     _enqueue(batch.dedupe_key)
     return {"status": "accepted"}
