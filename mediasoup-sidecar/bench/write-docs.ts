@@ -50,7 +50,7 @@ export function section(r: Result): string {
 \`cd mediasoup-sidecar && npm run build && npm run bench\` (with the pinned Node 24 and
 \`MEDIASOUP_WORKER_BIN\` from \`source scripts/lib.sh && va_ensure_node && va_ensure_mediasoup_worker\`;
 needs \`mediasoup-sidecar/demo/dist\` built (\`cd mediasoup-sidecar/demo && npm ci && npm run build\`) and
-the root \`npm ci\` for playwright-core). Not a test. Knobs: \`BENCH_STEP\` (${r.load.step}), \`BENCH_FINE_STEP\` (${r.load.fineStep ?? '–'}, from
+playwright-core, a devDependency of the sidecar). Not a test. Knobs: \`BENCH_STEP\` (${r.load.step}), \`BENCH_FINE_STEP\` (${r.load.fineStep ?? '–'}, from
 ${r.load.fineFromCpuPct ?? '–'} % worker CPU on), \`BENCH_MAX_CALLS\`, \`BENCH_WINDOW_SEC\` (${r.load.windowSec}), \`BENCH_SETUP_CALLS\`,
 \`BENCH_REPEATS\` (paired ramps), \`BENCH_ONLY=setup\` (setup alone, prints only). It writes \`docs/benchmarks/sidecar.json\`,
 \`docs/benchmarks/sidecar.png\` and this section.
