@@ -69,12 +69,29 @@ doctype_js = {
     "Voice Call": "public/js/voice_call_supervise.js",
 }
 
+# --- Personal data -------------------------------------------------------
+# Frappe's personal data download and deletion requests find these records by the customer's email
+# (copied from the party of a conversation, given to the agent's tools); deletion redacts these fields.
+user_data_fields = [
+    {"doctype": "WhatsApp Conversation", "filter_by": "customer_email",
+     "redact_fields": ["profile_name", "wa_id", "user_id", "phone", "party_title", "last_message_preview"]},
+    {"doctype": "WhatsApp Message", "filter_by": "customer_email",
+     "redact_fields": ["text", "raw", "contacts", "coordinates", "location_name", "location_address", "filename",
+                       "media_file", "reaction_emoji"]},
+    {"doctype": "Voice Session", "filter_by": "customer_email",
+     "redact_fields": ["transcript", "live_transcript", "summary", "short_summary", "client_ip", "page_url",
+                       "origin", "context"]},
+    {"doctype": "Voice Interaction", "filter_by": "customer_email", "redact_fields": ["inputs", "reply"]},
+    {"doctype": "Voice Call", "filter_by": "party_email", "redact_fields": ["party_name", "party_phone"]},
+]
+
 # --- Fixtures ------------------------------------------------------------
 fixtures = [
     {"dt": "Role", "filters": [["name", "in", ["Voice Agent Manager", "Voice Agent User", "Voice Sidecar"]]]},
     {"dt": "Number Card", "filters": [["name", "in", [
         "Voice Sessions This Month", "Live Voice Sessions", "Average Voice Session Duration",
-        "Voice Agent Tool Calls This Month"]]]},
+        "Voice Agent Tool Calls This Month", "WhatsApp Messages Received Today", "Unread WhatsApp Conversations",
+        "Unassigned WhatsApp Conversations", "Failed WhatsApp Messages This Week"]]]},
     {"dt": "Dashboard Chart", "filters": [["name", "in", [
         "Voice Sessions per Day", "Voice Session Outcomes", "Voice Agent Tool Use"]]]},
 ]

@@ -100,7 +100,7 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
         frappe.db.rollback()
         frappe.clear_messages()
         return {"result": frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply")}
-    _record_outcome(caller, result)
+    _record_outcome(caller, result, args.get("email"))
     frappe.db.commit()
     return {"result": result.reply, "document": {"doctype": result.doctype, "name": result.name}}
 
@@ -142,11 +142,13 @@ def _interaction(caller: ToolCaller, tool: str, args: dict[str, Any], status: st
         "reply": reply, "error": error, "duration_ms": round((clock.monotonic() - started) * 1000, 1),
         "reference_doctype": reference[0] if reference else None,
         "reference_name": reference[1] if reference else None,
+        "customer_email": args.get("email") if isinstance(args.get("email"), str) else None,
     })
 
 
-def _record_outcome(caller: ToolCaller, result: ToolResult) -> None:
+def _record_outcome(caller: ToolCaller, result: ToolResult, email: str | None) -> None:
     # One statement: two tools finishing at once in the same session cannot drop each other's document.
+    # The caller's email (when given) lets personal data requests find the session.
     # party_type is assigned before party, so both read the party the session had before.
     party_type, party = result.party or (None, None)
     frappe.db.sql(
@@ -154,8 +156,9 @@ def _record_outcome(caller: ToolCaller, result: ToolResult) -> None:
         SET documents_created = CONCAT_WS(%(newline)s, NULLIF(documents_created, ''), %(document)s),
             outcome = %(outcome)s,
             party_type = CASE WHEN COALESCE(party, '') = '' THEN %(party_type)s ELSE party_type END,
-            party = CASE WHEN COALESCE(party, '') = '' THEN %(party)s ELSE party END
+            party = CASE WHEN COALESCE(party, '') = '' THEN %(party)s ELSE party END,
+            customer_email = COALESCE(customer_email, %(email)s)
         WHERE name = %(session)s""",
         {"newline": "\n", "document": f"{result.doctype}: {result.name}", "outcome": result.outcome,
-         "party_type": party_type, "party": party, "session": caller.voice_session},
+         "party_type": party_type, "party": party, "session": caller.voice_session, "email": email},
     )

@@ -212,8 +212,8 @@ def link_party(conversation: str, party_doctype: str, party_name: str) -> dict[s
         frappe.throw(_("You need read access to {0} {1}.").format(_(party_doctype), party_name), frappe.PermissionError)
     doc.party_doctype, doc.party_name = party_doctype, party_name
     doc.save(ignore_permissions=True)
-    frappe.db.sql("""UPDATE `tabWhatsApp Message` SET party_doctype = %s, party_name = %s
-        WHERE conversation = %s""", (party_doctype, party_name, doc.name))
+    frappe.db.sql("""UPDATE `tabWhatsApp Message` SET party_doctype = %s, party_name = %s, customer_email = %s
+        WHERE conversation = %s""", (party_doctype, party_name, doc.customer_email, doc.name))
     doc.publish("conversation")
     return doc.view()
 

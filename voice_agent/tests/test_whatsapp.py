@@ -473,3 +473,55 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertWhatsAppContract("PartyConversations", panel)
         self.assertEqual([c["name"] for c in panel["conversations"]], [conversation.name])
         self.assertEqual(panel["phone"], f"+{self.customer}")
+
+    # --- personal data and records ---------------------------------------------------------------
+
+    def test_personal_data_requests_find_and_redact_a_customers_messages(self):
+        from frappe.website.doctype.personal_data_download_request.personal_data_download_request import (
+            get_user_data,
+        )
+
+        email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
+        lead = frappe.get_doc({"doctype": "Lead", "first_name": "Grace", "lead_name": "Grace", "email_id": email,
+                               "mobile_no": f"+{self.customer}"}).insert()
+        self.inbound(hooks.text(self.customer, "my address is 1 Main Street"),
+                     hooks.location(self.customer, 48.8584, 2.2945, name="Home"))
+        conversation = self.conversation()
+        self.assertEqual(conversation.customer_email, email)
+        data = json.loads(get_user_data(email))
+        self.assertEqual([c["name"] for c in data["WhatsApp Conversation"]], [conversation.name])
+        self.assertEqual(len(data["WhatsApp Message"]), 2)
+
+        request = frappe.new_doc("Personal Data Deletion Request")
+        request.email = email
+        request._PersonalDataDeletionRequest__set_anonymization_data(email, "deleted-user-0001@example.com")
+        for ref in request.full_match_privacy_docs:
+            if ref["doctype"].startswith("WhatsApp"):
+                request.redact_full_match_data(ref, email)
+        texts = frappe.get_all("WhatsApp Message", filters={"conversation": conversation.name},
+                               fields=["text", "coordinates", "raw", "customer_email"])
+        self.assertFalse([t for t in texts if "Main Street" in (t.text or "") or "48.85" in (t.coordinates or "")])
+        self.assertFalse([t for t in texts if email in (t.customer_email or "") or "Main Street" in (t.raw or "")])
+        self.assertNotEqual(frappe.db.get_value("WhatsApp Conversation", conversation.name, "wa_id"), self.customer)
+        self.assertTrue(frappe.db.exists("Lead", lead.name))  # the Lead is ERPNext's own hook's business
+
+    def test_messages_report_counts_volume_first_replies_and_failures(self):
+        from voice_agent.voice_agent.report.whatsapp_messages import whatsapp_messages
+
+        self.inbound(hooks.text(self.customer, "hello"))
+        first, _ = self.send(kind="text", text="Hi, how can I help?")
+        self.run_send(first["name"])
+        failing, _ = self.send(kind="text", text="second")
+        self.fake.fail_next(131026)
+        self.run_send(failing["name"])
+        today = frappe.utils.today()
+        with as_user(MANAGER):
+            columns, rows, _, chart, summary = whatsapp_messages.execute(
+                {"from_date": today, "to_date": today, "account": self.account.name})
+        row = next(r for r in rows if r["account"] == self.account.name)
+        self.assertEqual((row["inbound"], row["outbound"], row["failed"], row["answered"]), (1, 2, 1, 1))
+        self.assertIsNotNone(row["median_first_reply_min"])
+        self.assertIn("131026", " ".join(s["label"] for s in summary))
+        with as_user(OTHER):  # not in the number's team: sees none of it
+            _, rows, *_ = whatsapp_messages.execute({"from_date": today, "to_date": today})
+        self.assertFalse([r for r in rows if r["account"] == self.account.name])

@@ -31,6 +31,7 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
     values = {"doctype": MESSAGE, "conversation": conversation.name, "account": account, "direction": "Inbound",
               "status": "Received", "wamid": message.wamid, "received_at": received_at,
               "party_doctype": conversation.party_doctype, "party_name": conversation.party_name,
+              "customer_email": conversation.customer_email,
               "raw": json.dumps(message.raw, sort_keys=True)}
     if message.context and message.context.message_id:
         values["reply_to_wamid"] = message.context.message_id
@@ -84,7 +85,7 @@ def _content(message: p.InboundMessage) -> dict[str, Any]:
         return {"message_type": "button", "text": body.text,
                 "interactive": json.dumps({"options": [], "chosen": body.payload})}
     if isinstance(body, p.LocationBody):
-        return {"message_type": "location", "latitude": body.latitude, "longitude": body.longitude,
+        return {"message_type": "location", "coordinates": f"{body.latitude:.6f},{body.longitude:.6f}",
                 "location_name": body.name, "location_address": body.address,
                 "text": body.name or body.address or f"{body.latitude:.5f}, {body.longitude:.5f}"}
     if isinstance(body, p.ContactsBody):

@@ -52,7 +52,7 @@ def queue_message(conversation: Any, kind: str, *, text: str | None = None, repl
     values: dict[str, Any] = {"doctype": MESSAGE, "conversation": conversation.name,
                               "account": conversation.account, "direction": "Outbound", "status": "Queued",
                               "party_doctype": conversation.party_doctype, "party_name": conversation.party_name,
-                              "sent_by": sent_by or frappe.session.user, "next_attempt_at": now_datetime(),
+                              "customer_email": conversation.customer_email, "sent_by": sent_by or frappe.session.user, "next_attempt_at": now_datetime(),
                               "attempts": 0}
     if reply_to:
         values["reply_to"] = reply_to

@@ -117,6 +117,11 @@ def delete_old_events() -> None:
     days = max(1, frappe.get_cached_doc("WhatsApp Settings").raw_payload_retention_days or 30)
     frappe.db.delete(EVENT, {"status": "Processed", "creation": ("<", add_days(now_datetime(), -days))})
     frappe.db.delete("WhatsApp Pending Status", {"creation": ("<", add_days(now_datetime(), -7))})
+    # Media of messages whose file a personal data request redacted.
+    for file_name in frappe.db.sql_list("""SELECT f.name FROM `tabFile` f
+            JOIN `tabWhatsApp Message` m ON m.name = f.attached_to_name
+            WHERE f.attached_to_doctype = 'WhatsApp Message' AND IFNULL(m.media_file, '') != f.file_url"""):
+        frappe.delete_doc("File", file_name, ignore_permissions=True, force=True)
 
 
 def _isolated(what: str, apply: Callable[..., None], *args: Any) -> list[str]:

@@ -27,6 +27,7 @@ class WhatsAppConversation(Document):
             frappe.throw(_("{0} {1} does not exist.").format(_(self.party_doctype), self.party_name))
         if self.party_doctype and self.party_name:
             self.party_title = party_title(self.party_doctype, self.party_name)
+            self.customer_email = party_email(self.party_doctype, self.party_name)
 
     # --- changes (the caller holds the conversation's lock and saves) ---------------------------
 
@@ -100,6 +101,13 @@ class WhatsAppConversation(Document):
 
 def conversation_key(account: str, wa_id: str) -> str:
     return f"{account}:{wa_id}"
+
+
+def party_email(doctype: str, name: str) -> str | None:
+    """The party's email (for personal data requests), from the first email field it has."""
+    meta = frappe.get_meta(doctype)
+    field = next((f for f in ("email_id", "email", "email_address") if meta.has_field(f)), None)
+    return frappe.db.get_value(doctype, name, field) if field else None
 
 
 def party_title(doctype: str, name: str) -> str:

@@ -87,8 +87,7 @@ class WhatsAppMessage(Document):
             "interactive": _choices(self.interactive),
             "reaction": {"emoji": self.reaction_emoji or None, "to": self.reaction_to or None}
             if self.message_type == "reaction" else None,
-            "location": {"latitude": self.latitude, "longitude": self.longitude, "name": self.location_name or None,
-                         "address": self.location_address or None}
+            "location": _location(self.coordinates, self.location_name, self.location_address)
             if self.message_type == "location" else None,
         }
 
@@ -98,3 +97,11 @@ def _choices(value: Any) -> dict[str, Any] | None:
         return None
     spec = json.loads(value) if isinstance(value, str) else value
     return {"options": spec.get("options") or [], "chosen": spec.get("chosen"), "list_button": spec.get("list_button")}
+
+
+def _location(coordinates: str | None, name: str | None, address: str | None) -> dict[str, Any] | None:
+    try:
+        latitude, longitude = (float(part) for part in (coordinates or "").split(","))
+    except ValueError:
+        return None  # redacted by a personal data request
+    return {"latitude": latitude, "longitude": longitude, "name": name or None, "address": address or None}
