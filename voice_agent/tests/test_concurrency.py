@@ -18,6 +18,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_to_date, now_datetime
 
 from voice_agent.api import business_logic, voice_processor, webhook_handlers
+from voice_agent.integrations.whatsapp import webhook as whatsapp_webhook
 from voice_agent.tests.utils import (
     SITE_URL,
     Committed,
@@ -29,10 +30,13 @@ from voice_agent.tests.utils import (
 )
 
 _fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
+_whatsapp = load_repo_module("voice_agent_fake_whatsapp", "fakes", "whatsapp", "__init__.py").wh
+APP_SECRET = "concurrency-app-secret-0123456789"
 WEBHOOK_SECRET = "concurrency-webhook-secret"
 TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"
 COUNTED = ("Voice Session", "Voice Interaction", "Voice Webhook Event", "Voice Agent Profile", "Customer",
-           "Contact", "Sales Order", "Item", "Item Price")
+           "Contact", "Sales Order", "Item", "Item Price", "Lead", "WhatsApp Account", "WhatsApp Conversation",
+           "WhatsApp Message", "WhatsApp Webhook Event", "ToDo")
 
 
 def _live_sessions() -> int:
@@ -178,6 +182,82 @@ class TestConcurrency(FrappeTestCase):
         self.assertEqual(sorted(o.value["status"] for o in outcomes), ["accepted"] + ["duplicate"] * 19)
         self.assertEqual(len(stored), 1)
         self.assertEqual(enqueue.call_count, 1, enqueue.call_args_list)
+
+    # --- WhatsApp ------------------------------------------------------------------------------------
+
+    def whatsapp_account(self) -> str:
+        return self.committed.insert({
+            "doctype": "WhatsApp Account", "title": f"Concurrency {uuid.uuid4().hex[:6]}", "enabled": 1,
+            "phone_number_id": str(uuid.uuid4().int)[:15], "waba_id": "102290129340398", "access_token": "t",
+            "app_secret": APP_SECRET, "verify_token": "v", "graph_api_version": "v23.0",
+        }).name
+
+    def deliver_concurrently(self, bodies: list[bytes]) -> list:
+        def post(index: int) -> dict:
+            from voice_agent.api import whatsapp as whatsapp_api
+
+            return whatsapp_api.whatsapp_webhook()
+
+        return run_concurrently(post, len(bodies), request=lambda i: http_request(
+            "voice_agent.api.whatsapp.whatsapp_webhook", body=bodies[i],
+            headers={"X-Hub-Signature-256": _whatsapp.sign(APP_SECRET, bodies[i]), "Content-Type": "application/json"}))
+
+    def track_whatsapp(self, account: str) -> None:
+        for event in frappe.get_all("WhatsApp Webhook Event", filters={"account": account}, pluck="name"):
+            self.committed.add("WhatsApp Webhook Event", event)
+        for conversation in frappe.get_all("WhatsApp Conversation", filters={"account": account},
+                                           fields=["name", "party_doctype", "party_name"]):
+            if conversation.party_doctype == "Lead":
+                self.committed.add("Lead", conversation.party_name)  # deleted after its contacts
+                for contact in frappe.get_all("Dynamic Link", filters={"link_doctype": "Lead", "parenttype": "Contact",
+                                                                       "link_name": conversation.party_name},
+                                              pluck="parent"):
+                    self.committed.add("Contact", contact)
+            for todo in frappe.get_all("ToDo", filters={"reference_name": conversation.name}, pluck="name"):
+                self.committed.add("ToDo", todo)
+            self.committed.add("WhatsApp Conversation", conversation.name)
+            for message in frappe.get_all("WhatsApp Message", filters={"conversation": conversation.name}, pluck="name"):
+                self.committed.add("WhatsApp Message", message)
+
+    def test_concurrent_redeliveries_of_a_whatsapp_webhook_store_it_once_and_queue_one_job(self):
+        account = self.whatsapp_account()
+        phone_number_id = frappe.db.get_value("WhatsApp Account", account, "phone_number_id")
+        body = _whatsapp.encode(_whatsapp.messages_webhook(phone_number_id=phone_number_id,
+                                                           messages=[_whatsapp.text("16505550199", "hi")]))
+        with patch("frappe.enqueue") as enqueue:
+            outcomes = self.deliver_concurrently([body] * 20)
+        self.track_whatsapp(account)
+        self.assertEqual([o.error for o in outcomes], [None] * 20)
+        self.assertEqual(sorted(o.value["status"] for o in outcomes), ["accepted"] + ["duplicate"] * 19)
+        self.assertEqual(frappe.db.count("WhatsApp Webhook Event", {"account": account}), 1)
+        self.assertEqual(enqueue.call_count, 1)
+
+    def test_first_messages_of_a_new_number_at_once_make_one_lead_one_conversation_and_each_message_once(self):
+        account = self.whatsapp_account()
+        phone_number_id = frappe.db.get_value("WhatsApp Account", account, "phone_number_id")
+        customer = f"1650777{uuid.uuid4().int % 10000:04d}"
+        shared = _whatsapp.new_wamid()  # the same message inside two deliveries
+        bodies = [_whatsapp.encode(_whatsapp.messages_webhook(
+            phone_number_id=phone_number_id, contacts=[_whatsapp.contact(customer, "Newcomer")],
+            messages=[_whatsapp.text(customer, f"message {i}"), _whatsapp.text(customer, "hello", wamid=shared)]))
+            for i in range(6)]
+        with patch("frappe.enqueue"):
+            outcomes = self.deliver_concurrently(bodies)
+        self.assertEqual([o.error for o in outcomes], [None] * 6)
+        events = frappe.get_all("WhatsApp Webhook Event", filters={"account": account}, pluck="name")
+        with committed_single("WhatsApp Settings", {"create_party_for_unknown_numbers": 1, "new_party_doctype": "Lead"}), \
+                patch("frappe.enqueue"), patch("frappe.publish_realtime"):
+            processed = run_concurrently(lambda i: whatsapp_webhook.process_event(events[i]), len(events),
+                                         user="Administrator")
+        self.track_whatsapp(account)
+        self.assertEqual([o.error for o in processed], [None] * len(events))
+        conversations = frappe.get_all("WhatsApp Conversation", filters={"account": account},
+                                       fields=["name", "party_doctype", "party_name"])
+        self.assertEqual(len(conversations), 1)
+        self.assertEqual(frappe.db.count("Lead", {"mobile_no": f"+{customer}"}), 1)
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"conversation": conversations[0].name}), 7)
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"wamid": shared}), 1)
+        self.assertEqual(frappe.db.get_value("WhatsApp Conversation", conversations[0].name, "unread_count"), 7)
 
     # --- fixtures ----------------------------------------------------------------------------------
 

@@ -187,7 +187,11 @@ def run_concurrently(
     """Run work(i) for i in range(count) at the same moment, each in its own thread, connection and
     transaction (committed on success, rolled back on error), as concurrent requests would.
 
-    `request(i)` may return a context manager entered around the work (e.g. `http_request(...)`)."""
+    `request(i)` may return a context manager entered around the work (e.g. `http_request(...)`).
+    The caller's own transaction must hold no writes (the threads could not see them); it is ended
+    afterwards, so that the caller's next reads see what the work committed."""
+    if frappe.db.transaction_writes:
+        raise AssertionError("commit the test's writes (Committed) before running work concurrently")
     site, sites_path = frappe.local.site, frappe.local.sites_path
     barrier = threading.Barrier(count)
     outcomes = [Outcome() for _ in range(count)]
@@ -216,6 +220,7 @@ def run_concurrently(
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    frappe.db.rollback()
     return outcomes
 
 
