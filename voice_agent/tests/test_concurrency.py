@@ -25,12 +25,12 @@ from voice_agent.tests.utils import (
     committed_single,
     delete_for_real,
     http_request,
-    load_repo_module,
+    load_fake,
     run_concurrently,
 )
 
-_fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
-_whatsapp = load_repo_module("voice_agent_fake_whatsapp", "fakes", "whatsapp", "__init__.py").wh
+_fake = load_fake("ultravox")
+_whatsapp = load_fake("whatsapp").wh
 APP_SECRET = "concurrency-app-secret-0123456789"
 WEBHOOK_SECRET = "concurrency-webhook-secret"
 TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"

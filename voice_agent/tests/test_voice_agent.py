@@ -30,12 +30,12 @@ from voice_agent.tests.utils import (
     as_user,
     ensure_user,
     http_request,
-    load_repo_module,
+    load_fake,
 )
 from voice_agent.voice_agent.report.voice_agent_analytics import voice_agent_analytics
 from voice_agent.web.secrets import hash_secret
 
-_fake = load_repo_module("voice_agent_fake_ultravox", "fakes", "ultravox", "__init__.py")
+_fake = load_fake("ultravox")
 FakeUltravox, signed_webhook_headers = _fake.FakeUltravox, _fake.signed_webhook_headers
 SITE_ORIGIN = SITE_URL
 WEBHOOK_SECRET = "unit-webhook-secret"

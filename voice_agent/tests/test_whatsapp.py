@@ -20,9 +20,9 @@ from frappe.utils import now_datetime
 
 from voice_agent.api import whatsapp as api
 from voice_agent.integrations.whatsapp import media, outbound, template_sync, webhook
-from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, http_request, load_repo_module
+from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, http_request, load_fake
 
-fake_module = load_repo_module("voice_agent_fake_whatsapp", "fakes", "whatsapp", "__init__.py")
+fake_module = load_fake("whatsapp")
 hooks = fake_module.wh  # the builders of Meta's webhook bodies
 
 APP_SECRET = "unit-app-secret-0123456789"

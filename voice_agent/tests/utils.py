@@ -37,16 +37,18 @@ _TEST_SAVEPOINT = "va_test"
 _CACHED_SINGLES = ("Voice Agent Settings", "MediaSoup WebRTC Settings")
 
 
-def load_repo_module(name: str, *parts: str):
-    """A module or package (its __init__.py) of the repository's tests/ folder, which is not on the
-    bench's path (another "tests" package shadows it there); a package's relative imports work."""
-    path = os.path.join(REPO_ROOT, "tests", *parts)
-    locations = [os.path.dirname(path)] if parts[-1] == "__init__.py" else None
-    spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=locations)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_fake(provider: str):
+    """The loopback fake of a provider (tests/fakes/<provider>), from the repository's tests/ folder,
+    which is not on the bench's path (another "tests" package shadows it there)."""
+    package = "voice_agent_test_fakes"
+    if package not in sys.modules:
+        path = os.path.join(REPO_ROOT, "tests", "fakes", "__init__.py")
+        spec = importlib.util.spec_from_file_location(package, path,
+                                                      submodule_search_locations=[os.path.dirname(path)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[package] = module
+        spec.loader.exec_module(module)
+    return importlib.import_module(f"{package}.{provider}")
 
 
 @contextmanager

@@ -17,11 +17,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from .. import LoopbackHandler, LoopbackServer
 
 HTTP_MODES = ("ok", "401", "429", "500", "slow")
 # ok: room_info then stay open; dead_room: room_info pointing at a closed port, then close after
@@ -68,12 +69,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:  # keep test output quiet
-        pass
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else json.dumps(body).encode()
@@ -93,15 +90,6 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(raw) if raw else None
         except ValueError:
             return raw.decode(errors="replace")
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
         state = self.server.state
@@ -212,8 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(404, {"detail": "unknown control endpoint"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     state: FakeState
     http_base: str
     ws_base: str

@@ -22,10 +22,10 @@ import socket
 import threading
 import time
 from dataclasses import asdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .. import LoopbackHandler, LoopbackServer
 from . import webhooks as wh
 from ._delivery import Delivery, DeliveryConfig, WebhookDeliverer
 from ._graph import GraphApi, Reply, graph_error, new_media_id
@@ -48,22 +48,8 @@ CONFIG_KEYS = ("media_url_ttl", "template_page_size", "enforce_window", "media_r
                "auto_statuses", "default_call_permission", "answer_sdp")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-
-    def log_message(self, *args: Any) -> None:  # keep test output quiet
-        pass
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
 
     def do_OPTIONS(self) -> None:
         self._write(Reply(204, None, {"Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
@@ -117,8 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     fake: FakeWhatsApp
     role: str
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, getdate
+from frappe.utils import add_days
 
+from voice_agent.analytics.period import report_period
 from voice_agent.calling.metrics import quality_label
 
 
 def execute(filters: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     filters = frappe._dict(filters or {})
-    if not filters.from_date or not filters.to_date:
-        frappe.throw(_("Choose a period (From Date and To Date)."))
-    if getdate(filters.from_date) > getdate(filters.to_date):
-        frappe.throw(_("From Date must not be after To Date."))
-    return columns(), rows(filters)
+    return columns(), rows(*report_period(filters), filters)
 
 
 def columns() -> list[dict[str, Any]]:
@@ -41,10 +39,8 @@ def columns() -> list[dict[str, Any]]:
     ]
 
 
-def rows(filters: frappe._dict) -> list[dict[str, Any]]:
-    conditions: dict[str, Any] = {
-        "started_at": ("between", [getdate(filters.from_date), add_days(getdate(filters.to_date), 1)]),
-    }
+def rows(start: date, end: date, filters: frappe._dict) -> list[dict[str, Any]]:
+    conditions: dict[str, Any] = {"started_at": ("between", [start, add_days(end, 1)])}
     if filters.agent:
         conditions["agent"] = filters.agent
     if filters.channel:

@@ -1,7 +1,7 @@
 import frappe
 from frappe import _
-from frappe.utils import getdate
 
+from voice_agent.analytics.period import report_period
 from voice_agent.analytics.voice_sessions import summarize
 
 OUTCOMES = ("Appointment", "Order", "Ticket", "None")
@@ -9,11 +9,7 @@ OUTCOMES = ("Appointment", "Order", "Ticket", "None")
 
 def execute(filters: dict | None = None):
     filters = frappe._dict(filters or {})
-    if not filters.from_date or not filters.to_date:
-        frappe.throw(_("From Date and To Date are required"))
-    start, end = getdate(filters.from_date), getdate(filters.to_date)
-    if start > end:
-        frappe.throw(_("From Date must not be after To Date"))
+    start, end = report_period(filters)
     data = summarize(start, end, filters.profile)
     columns = [
         {"fieldname": "profile", "label": _("Profile"), "fieldtype": "Link", "options": "Voice Agent Profile", "width": 200},

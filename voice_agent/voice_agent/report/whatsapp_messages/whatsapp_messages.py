@@ -7,18 +7,14 @@ from typing import Any
 
 import frappe
 from frappe import _
-from frappe.utils import getdate
 
+from voice_agent.analytics.period import report_period
 from voice_agent.analytics.whatsapp_messages import daily_figures, failures_by_code
 
 
 def execute(filters: dict[str, Any] | None = None):
     filters = frappe._dict(filters or {})
-    if not filters.from_date or not filters.to_date:
-        frappe.throw(_("Choose a period (From Date and To Date)."))
-    start, end = getdate(filters.from_date), getdate(filters.to_date)
-    if start > end:
-        frappe.throw(_("From Date must not be after To Date."))
+    start, end = report_period(filters)
     rows = daily_figures(start, end, filters.account)
     failures = failures_by_code(start, end, filters.account)
     columns = [
