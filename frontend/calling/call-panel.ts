@@ -195,7 +195,12 @@ export class CallPanel {
     } catch (error) {
       this.#flash(`Hang-up: ${frappeErrorText(error)}`);
     }
-    if (wasAgent) await this.#opts.api.endCall(s.call, "hangup").catch(() => undefined);
+    if (!wasAgent) return;
+    try {
+      await this.#opts.api.endCall(s.call, "hangup"); // idempotent: an error here is a real one
+    } catch (error) {
+      this.#flash(`Could not record the end of the call: ${frappeErrorText(error)}`);
+    }
   }
 
   async #sendInvite(): Promise<void> {

@@ -133,11 +133,11 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await waitStatus(customer.page, "ended");
     await waitStatus(supervisor.page, "ended");
     await expect.poll(() => customer.page.locator('[data-ref="alertDetail"]').textContent()).toBe("The other side hung up.");
-    // No side shows an error: the agent's own hang-up is answered before the call ends.
+    await expect.poll(() => frappe.calls.some((c) => c.method === "end_call" && c.args.call === callId && c.args.reason === "hangup")).toBe(true);
+    // No side shows an error, even once Frappe has answered: the agent's own hang-up is answered before the call ends.
     expect(await panelEnding(agent.page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
     expect(await panelEnding(customer.page)).toEqual({ title: "Call ended", detail: "The other side hung up.", isError: false });
     expect((await panelEnding(supervisor.page)).isError).toBe(false);
-    await expect.poll(() => frappe.calls.some((c) => c.method === "end_call" && c.args.call === callId && c.args.reason === "hangup")).toBe(true);
     const ended = await sidecar.api<{ state: string; endReason?: string }>("GET", `/api/rooms/${callId}`);
     expect([404, 200]).toContain(ended.status);
     if (ended.status === 200) expect(ended.body.state).toBe("ended");

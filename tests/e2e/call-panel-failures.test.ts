@@ -157,4 +157,15 @@ describe("call panel failures", () => {
     const alert = await alertText(page);
     expect(alert).toEqual({ title: "Call failed", detail: "The call server is not reachable: connection refused" });
   }, 30_000);
+
+  it("Frappe failing to record the agent's hang-up is shown, not swallowed", async () => {
+    frappe.tweak.endCallError = "Voice Call VC-2026-00009 is locked by another request.";
+    const page = await callFromDesk();
+    await waitStatus(page, "ringing");
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await waitStatus(page, "ended");
+    await expect.poll(() => page.locator('[data-ref="alertDetail"]').textContent()).toBe(
+      "Could not record the end of the call: Voice Call VC-2026-00009 is locked by another request.",
+    );
+  }, 30_000);
 });

@@ -162,6 +162,12 @@ describe("sidecar demo page: two browsers, one call", () => {
     await a.page.getByRole("button", { name: "Hang up" }).click();
     for (const { page } of [a, b]) await page.locator('#state[data-state="ended"]').waitFor({ timeout: 10_000 });
     expect(await a.page.locator("#state").textContent()).toBe("ended (hangup)");
+    // The ended call lists nobody and offers no dead link.
+    for (const { page } of [a, b]) {
+      expect(await page.locator("#participants li").count()).toBe(0);
+      expect(await page.locator("#invite").isHidden()).toBe(true);
+      expect(await page.getByRole("button", { name: "Hang up" }).isVisible()).toBe(false);
+    }
     await a.page.waitForTimeout(500);
     expect(await shownError(a.page)).toBeNull();
     expect(await shownError(b.page)).toBeNull();

@@ -45,6 +45,7 @@ class DemoCallView {
 	async join(): Promise<void> {
 		el('start-card').hidden = true;
 		el('call-card').hidden = false;
+		el('call-actions').hidden = false;
 		el('call-id').textContent = this.callId;
 		this.setState('connecting…');
 		this.renderParticipants();
@@ -263,6 +264,11 @@ class DemoCallView {
 		this.socket?.disconnect();
 		el<HTMLButtonElement>('mute').disabled = true;
 		el<HTMLButtonElement>('hangup').disabled = true;
+		// Nobody is on the call any more and its link no longer lets anyone in.
+		this.participants.clear();
+		this.renderParticipants();
+		el('invite').hidden = true;
+		el('call-actions').hidden = true;
 		// The call card stays to show how the call ended; another call can start from here.
 		el('start-card').hidden = false;
 		el<HTMLButtonElement>('start').disabled = false;

@@ -115,7 +115,7 @@ export interface FakeFrappe {
   origin: string;
   calls: FakeFrappeCall[];
   /** Overrides for failure tests: what the next join answer carries. */
-  tweak: { signalingUrl?: string; tokenSecret?: string; ringTimeoutSec?: number; initiateError?: string };
+  tweak: { signalingUrl?: string; tokenSecret?: string; ringTimeoutSec?: number; initiateError?: string; endCallError?: string };
   stop(): Promise<void>;
 }
 
@@ -193,6 +193,7 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
       return joinAnswer(String(args.call), "manager@example.com", "supervisor", { name: "Sam Supervisor", listenOnly });
     },
     async end_call(args) {
+      if (tweak.endCallError) throw new HttpError(417, tweak.endCallError);
       const res = await sidecar.api<{ state: string; endReason?: string }>("POST", `/api/rooms/${String(args.call)}/end`, { reason: "hangup" });
       return { call: args.call, state: res.body.state, end_reason: res.body.endReason ?? null };
     },
