@@ -45,6 +45,14 @@ if [ "$supervisor" = systemd ]; then
     printf '%s\n' "$unit" >"$VA_UNIT_FILE"
   fi
 fi
+if [ "$(id -u)" = 0 ]; then
+  va_ensure_debian_packages logrotate
+  rotation="$(va_logrotate_config)"
+  if [ "$(cat "$VA_LOGROTATE_FILE" 2>/dev/null || true)" != "$rotation" ]; then
+    va_log "Writing $VA_LOGROTATE_FILE"
+    printf '%s\n' "$rotation" >"$VA_LOGROTATE_FILE"
+  fi
+fi
 va_log "Starting $VA_SVC_NAME under $supervisor"
 va_service_start "$supervisor"
 
@@ -61,6 +69,11 @@ va_say "The voice_agent sidecar is running ($state under $supervisor, pid $pid).
 va_say "  health    $url/health"
 va_say "  settings  $VA_SVC_ENV_FILE (mode 0600; after editing it: $VA_SVC_CTL restart$VA_SVC_CTL_OPTS)"
 va_say "  logs      $VA_SVC_LOG_DIR/sidecar.log, sidecar-error.log (install output: install.log)"
+if [ "$(id -u)" = 0 ]; then
+  va_say "            rotated by logrotate ($VA_LOGROTATE_FILE)"
+else
+  va_say "            not rotated: run this as root, or rotate them yourself (pm2-logrotate, logrotate)"
+fi
 va_say "  status    $VA_SVC_CTL status$VA_SVC_CTL_OPTS"
 va_say "  stop      $VA_SVC_CTL stop$VA_SVC_CTL_OPTS"
 if [ "$supervisor" = pm2 ]; then

