@@ -44,7 +44,8 @@ VA_DEB_WORKER_PACKAGES=(
   g++ pkg-config ninja-build python3 python3-venv
   libuv1-dev libssl-dev libabsl-dev libsrtp2-dev libflatbuffers-dev flatbuffers-compiler
 )
-# Everything the two commands need: chromium for browser tests, python venv support, the worker's.
+# Everything the test command needs: chromium for browser tests, python venv support, the worker's.
+# (The start command needs only the worker's, and only when it builds the worker.)
 # shellcheck disable=SC2034 # used by the scripts that source this file
 VA_DEB_PACKAGES=(chromium fonts-liberation openssl "${VA_DEB_WORKER_PACKAGES[@]}")
 

@@ -18,7 +18,6 @@ log_dir="$(realpath -m "${VA_LOG_DIR:-$VA_ROOT/mediasoup-sidecar/var/log}")"
 sidecar_log="$log_dir/sidecar.log"
 va_log_to "$log_dir/start.log"
 
-va_ensure_debian_packages "${VA_DEB_PACKAGES[@]}"
 va_ensure_node
 va_ensure_mediasoup_worker
 va_npm_ci "$VA_ROOT/mediasoup-sidecar"
