@@ -15,8 +15,13 @@ def find_or_create(doctype: str, match: dict[str, Any], values: dict[str, Any]) 
     """The name of the `doctype` record matching `match`, created from `values` when there is none.
 
     Creators of the same identity wait for each other (a lock held until the creator's transaction
-    ends) and look with a locking read, so they find the record the one before them created."""
-    transaction_lock(f"party:{doctype}:{json.dumps(match, sort_keys=True, default=str)}")
+    ends) and look with a locking read, so they find the record the one before them created. A record
+    that is already there is returned without waiting: a shared one (the "WhatsApp" lead source) must
+    not make every job that creates a Lead wait for the others to commit."""
+    existing = frappe.db.get_value(doctype, match, "name")
+    if existing:
+        return existing
+    creation_lock(doctype, match)
     existing = frappe.db.get_value(doctype, match, "name", for_update=True)
     if existing:
         return existing
@@ -30,6 +35,11 @@ def find_or_create(doctype: str, match: dict[str, Any], values: dict[str, Any]) 
         if existing:
             return existing
         raise
+
+
+def creation_lock(doctype: str, match: dict[str, Any]) -> None:
+    """Wait until no other transaction is creating this identity, and hold that until this one ends."""
+    transaction_lock(f"party:{doctype}:{json.dumps(match, sort_keys=True, default=str)}")
 
 
 def find_or_create_customer(name: str, phone: str | None, email: str | None) -> str:

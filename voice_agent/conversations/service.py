@@ -60,6 +60,7 @@ def conversation_for_customer(account: str, wa_id: str, *, user_id: str | None =
         assign_to.add({"assign_to": [doc.assigned_to], "doctype": CONVERSATION, "name": doc.name,
                        "description": _("New WhatsApp conversation with {0}").format(doc.profile_name or wa_id)},
                       ignore_permissions=True)
+        doc.reload()  # assigning writes the conversation (assigned_to, modified): the caller saves it again
     return doc
 
 

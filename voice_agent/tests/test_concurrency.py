@@ -17,6 +17,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_to_date, now_datetime
 
+from voice_agent import parties
 from voice_agent.api import business_logic, voice_processor, webhook_handlers
 from voice_agent.integrations.whatsapp import webhook as whatsapp_webhook
 from voice_agent.tests.utils import (
@@ -183,6 +184,29 @@ class TestConcurrency(FrappeTestCase):
         self.assertEqual(len(stored), 1)
         self.assertEqual(enqueue.call_count, 1, enqueue.call_args_list)
 
+    def test_a_record_that_exists_is_found_while_another_job_is_creating_records_of_its_kind(self):
+        """Every job that makes a Lead needs the "WhatsApp" Lead Source: the creation lock another job
+        holds until it commits must not make the others wait for it (or time out)."""
+        source = f"Concurrency {uuid.uuid4().hex[:6]}"
+        self.committed.insert({"doctype": "Lead Source", "source_name": source})
+        order: list[str] = []
+
+        def job(index: int) -> str | None:
+            if index == 0:  # a job inside its transaction, holding the creation lock of that source
+                parties.creation_lock("Lead Source", {"source_name": source})
+                frappe.db.sql("SELECT SLEEP(3)")
+                order.append("holder committed")
+                return None
+            frappe.db.sql("SELECT SLEEP(0.5)")
+            found = parties.find_or_create("Lead Source", {"source_name": source}, {"source_name": source})
+            order.append("found")
+            return found
+
+        outcomes = run_concurrently(job, 2, user="Administrator")
+        self.assertEqual([o.error for o in outcomes], [None, None])
+        self.assertEqual(outcomes[1].value, source)
+        self.assertEqual(order, ["found", "holder committed"])
+
     # --- WhatsApp ------------------------------------------------------------------------------------
 
     def whatsapp_account(self) -> str:
@@ -294,3 +318,4 @@ class TestConcurrency(FrappeTestCase):
 
 def _exists(doctype: str) -> bool:
     return bool(frappe.db.exists("DocType", doctype))
+

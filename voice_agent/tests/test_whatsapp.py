@@ -194,6 +194,17 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertEqual(frappe.db.count("Lead", {"mobile_no": f"+{self.customer}"}), 1)
         self.assertEqual(self.conversation().unread_count, 2)
 
+    def test_a_new_conversation_goes_to_the_numbers_default_owner(self):
+        self.account.db_set("default_owner", AGENT)
+        self.inbound(hooks.text(self.customer, "Is anyone there?"))
+        conversation = self.conversation()
+        self.assertEqual(conversation.assigned_to, AGENT)
+        self.assertEqual(frappe.get_all("ToDo", filters={"reference_type": "WhatsApp Conversation",
+                                                         "reference_name": conversation.name, "status": "Open"},
+                                        pluck="allocated_to"), [AGENT])
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"conversation": conversation.name}), 1)
+        self.assertEqual(conversation.unread_count, 1)
+
     def test_every_message_type_of_a_batch_is_kept(self):
         media_id = self.fake.seed_media(b"\x89PNG fake image", "image/png").id
         target = hooks.new_wamid()
@@ -247,6 +258,17 @@ class TestWhatsApp(VoiceAgentTestCase):
         with patch("frappe.publish_realtime"):
             media.download(wrong.name)
         self.assertEqual(frappe.db.get_value("WhatsApp Message", wrong.name, "media_state"), "Failed")
+        # A damaged photo: Frappe re-encodes JPEGs to strip their EXIF data and cannot read this one.
+        self.set_single("System Settings", {"strip_exif_metadata_from_uploaded_images": 1})
+        damaged = b"\xff\xd8\xff\xe0 not really a jpeg"
+        photo = self.fake.seed_media(damaged, "image/jpeg")
+        self.inbound(hooks.image(self.customer, photo.id, sha256=hooks.sha256_b64(damaged)))
+        unreadable = frappe.get_doc("WhatsApp Message", {"media_id": photo.id})
+        with patch("frappe.publish_realtime"):
+            media.download(unreadable.name)
+        unreadable.reload()
+        self.assertEqual(unreadable.media_state, "Failed")
+        self.assertIn("cannot be read", unreadable.error_message)
 
     def test_user_changed_number_moves_the_conversation(self):
         self.inbound(hooks.text(self.customer, "hello"))

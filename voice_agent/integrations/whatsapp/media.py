@@ -9,6 +9,7 @@ import hashlib
 import mimetypes
 
 import frappe
+from frappe import _
 from frappe.utils import flt
 
 from voice_agent.integrations.whatsapp.connect import graph_client, mark_token_expired
@@ -41,11 +42,17 @@ def download(message_name: str) -> None:
     if message.media_sha256 and not _sha256_matches(content, message.media_sha256):
         return _done(message, "Failed", error="The file's checksum does not match what WhatsApp announced.")
     extension = mimetypes.guess_extension(message.mime_type or "") or ""
-    file_doc = frappe.get_doc({
-        "doctype": "File", "file_name": message.filename or f"whatsapp-{message.name}{extension}",
-        "attached_to_doctype": MESSAGE, "attached_to_name": message.name, "attached_to_field": "media_file",
-        "is_private": 1, "content": content,
-    }).insert(ignore_permissions=True)
+    try:
+        file_doc = frappe.get_doc({
+            "doctype": "File", "file_name": message.filename or f"whatsapp-{message.name}{extension}",
+            "attached_to_doctype": MESSAGE, "attached_to_name": message.name, "attached_to_field": "media_file",
+            "is_private": 1, "content": content,
+        }).insert(ignore_permissions=True)
+    except OSError:
+        # Frappe re-encodes a JPEG to strip its EXIF data (a System Setting); PIL cannot read a damaged one.
+        if message.mime_type != "image/jpeg":
+            raise
+        return _done(message, "Failed", error=_("The customer's photo cannot be read: it is damaged or not an image."))
     _done(message, "Downloaded", size=len(content), file_url=file_doc.file_url)
 
 
