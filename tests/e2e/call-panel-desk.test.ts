@@ -1,12 +1,13 @@
 // The call from a real Lead form on a real Frappe + ERPNext site with its
 // sidecar running (not in CI: no registry carries Frappe). Run with
-//   VA_DESK_URL=http://127.0.0.1:8000 VA_DESK_USER=Administrator VA_DESK_PASSWORD=admin \
+//   VA_DESK_URL=http://127.0.0.1:8000 VA_SITE_USER=Administrator VA_SITE_PASSWORD=admin \
 //     npx vitest run tests/e2e/call-panel-desk
 // Frappe's realtime needs the site's own host name in the browser (VA_DESK_URL=http://va.localhost:8000,
 // VA_DESK_API_URL=http://127.0.0.1:8000).
 import { afterAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { counters, openParty, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { siteLogin } from "./support/site";
 
 const SITE = process.env.VA_DESK_URL ?? "";
 // Node's fetch may not resolve the site's host name the way the browser does (*.localhost): let it use another URL.
@@ -24,17 +25,6 @@ afterAll(async () => {
   for (const p of parties) await p.close();
 });
 
-async function login(): Promise<string> {
-  const res = await fetch(`${API}/api/method/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ usr: process.env.VA_DESK_USER ?? "Administrator", pwd: process.env.VA_DESK_PASSWORD ?? "admin" }),
-  });
-  const sid = /sid=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
-  if (!res.ok || !sid) throw new Error(`login failed: ${res.status}`);
-  return sid;
-}
-
 async function api<T>(sid: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${API}${path}`, {
     method: body === undefined ? "GET" : "POST",
@@ -48,7 +38,7 @@ async function api<T>(sid: string, path: string, body?: unknown): Promise<T> {
 
 describe.runIf(SITE)("desk call from a Lead on a real site", () => {
   it("Call on a Lead, the customer joins from the invite link, the Voice Call and the timeline follow the call", async () => {
-    const sid = await login();
+    const sid = await siteLogin(API);
     const lead = await api<{ name: string }>(sid, "/api/resource/Lead", {
       first_name: "Jane",
       last_name: `Desk ${new Date().toISOString().slice(11, 19)}`,

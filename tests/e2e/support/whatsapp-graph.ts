@@ -31,11 +31,22 @@ export interface FakeGraph extends Omit<GraphReady, "control"> {
 
 export const APP_SECRET = "e2e-whatsapp-app-secret";
 
-export async function startFakeGraph(root: string): Promise<FakeGraph> {
+/** A number and an App Secret of its own, so that a run on a shared site touches no other account. */
+export interface FakeGraphOptions {
+  phoneNumberId?: string;
+  appSecret?: string;
+  token?: string;
+}
+
+export async function startFakeGraph(root: string, options: FakeGraphOptions = {}): Promise<FakeGraph> {
   const python = process.env.VA_PYTHON ?? join(root, ".venv/bin/python");
+  const appSecret = options.appSecret ?? APP_SECRET;
   const child: ChildProcess = spawn(
     python,
-    ["-m", "tests.fakes.whatsapp", "--port", "0", "--token", "e2e-token", "--lookaside-host", "127.0.0.1"],
+    [
+      "-m", "tests.fakes.whatsapp", "--port", "0", "--token", options.token ?? "e2e-token", "--lookaside-host", "127.0.0.1",
+      ...(options.phoneNumberId ? ["--phone-number-id", options.phoneNumberId] : []),
+    ],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -66,7 +77,7 @@ export async function startFakeGraph(root: string): Promise<FakeGraph> {
     controlUrl: ready.control,
     control,
     async setWebhook(url) {
-      await control("webhook", { url, app_secret: APP_SECRET, max_attempts: 4, retry_delays: [0.2, 0.5, 1.0] });
+      await control("webhook", { url, app_secret: appSecret, max_attempts: 4, retry_delays: [0.2, 0.5, 1.0] });
     },
     inbound: (build, args, name = "Test Customer") => control("inbound", { build, args, name }) as Promise<{ message_id: string }>,
     async seedMedia(data, mimeType, filename) {

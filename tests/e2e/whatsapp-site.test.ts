@@ -1,0 +1,299 @@
+// WhatsApp messaging on a real Frappe + ERPNext site, against the loopback fake of Meta's Graph API
+// (not in CI: no registry carries Frappe). The site's RQ worker, scheduler and socket.io must run, and
+// the site must serve /socket.io at its own origin, as a production bench's nginx does.
+//   VA_WA_SITE_URL=http://site1.localhost:8000 npx vitest run tests/e2e/whatsapp-site \
+//     --root .. --testTimeout=240000 --hookTimeout=120000        (from tests/, or see docs/whatsapp.md)
+// The site needs developer_mode for an account to point at the fake instead of graph.facebook.com.
+// It makes its own account (a number and App Secret of its own), and removes what it made at the end
+// (VA_WA_SITE_KEEP=1 keeps it, to look at). Screenshots: artifacts/screenshots/whatsapp-site-*.png.
+import { createHmac, randomBytes, randomInt } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
+import { siteLogin } from "./support/site";
+import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
+import { png, screenshot } from "./support/whatsapp-media";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SITE = process.env.VA_WA_SITE_URL ?? "";
+const KEEP = process.env.VA_WA_SITE_KEEP === "1";
+const WEBHOOK = "/api/method/voice_agent.api.whatsapp.whatsapp_webhook";
+
+const phoneNumberId = `1${randomInt(10 ** 13, 10 ** 14)}`;
+const appSecret = randomBytes(16).toString("hex");
+const token = `site-check-${randomBytes(8).toString("hex")}`;
+const customer = `3519${randomInt(10 ** 7, 10 ** 8)}`; // a Portuguese mobile nobody on the site has
+const poll = <T>(fn: () => Promise<T> | T, timeout = 20_000) => expect.poll(fn, { timeout, interval: 250 });
+
+let sid = "";
+let graph: FakeGraph;
+let browser: Browser;
+let page: Page;
+let account = "";
+let lead = "";
+let conversation = "";
+let settingsBefore: Record<string, unknown> = {};
+let templatesBefore = new Set<string>();
+const pageErrors: string[] = [];
+
+async function api<T>(path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; data: T; text: string }> {
+  const res = await fetch(`${SITE}${path}`, {
+    method: init.method ?? (init.body === undefined && init.raw === undefined ? "GET" : "POST"),
+    // A Content-Type without a body makes Frappe answer 400 (it parses the empty JSON).
+    headers: { Cookie: `sid=${sid}`, Accept: "application/json", ...(init.body === undefined ? {} : { "Content-Type": "application/json" }), ...init.headers },
+    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  });
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as { data?: T; message?: T }) : {};
+  return { status: res.status, data: (json.data ?? json.message) as T, text };
+}
+
+async function ok<T>(path: string, init: Parameters<typeof api>[1] = {}): Promise<T> {
+  const { status, data } = await api<T>(path, init);
+  if (status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/** Newest first (a reply goes before the message it quotes when they are removed). */
+const list = <T>(doctype: string, filters: unknown[], fields = ["name"]) =>
+  ok<T[]>(`/api/resource/${encodeURIComponent(doctype)}?filters=${encodeURIComponent(JSON.stringify(filters))}&fields=${encodeURIComponent(JSON.stringify(fields))}&order_by=${encodeURIComponent(`\`tab${doctype}\`.creation desc`)}&limit_page_length=0`);
+
+/** What a forged or replayed webhook must leave as it is. */
+async function counts(): Promise<Record<string, number>> {
+  const count = async (doctype: string, filters: unknown[]) => (await list(doctype, filters)).length;
+  return {
+    leads: await count("Lead", [["mobile_no", "like", `%${customer}%`]]),
+    conversations: await count("WhatsApp Conversation", [["account", "=", account]]),
+    messages: await count("WhatsApp Message", [["account", "=", account]]),
+    events: await count("WhatsApp Webhook Event", [["account", "=", account]]),
+  };
+}
+
+/** A `messages` webhook as Meta posts it, and its X-Hub-Signature-256 under `secret`. */
+function signedText(text: string, secret = appSecret): { body: string; signature: string; wamid: string } {
+  const wamid = `wamid.HBgM${randomBytes(18).toString("hex").toUpperCase()}`;
+  const body = JSON.stringify({
+    object: "whatsapp_business_account",
+    entry: [{
+      id: graph.waba_id,
+      changes: [{
+        field: "messages",
+        value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: graph.display_phone_number, phone_number_id: phoneNumberId },
+          contacts: [{ profile: { name: "Rita Sousa" }, wa_id: customer }],
+          messages: [{ from: customer, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }],
+        },
+      }],
+    }],
+  });
+  return { body, wamid, signature: `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` };
+}
+
+const postWebhook = (body: string, signature: string) =>
+  fetch(`${SITE}${WEBHOOK}`, { method: "POST", headers: { "Content-Type": "application/json", "X-Hub-Signature-256": signature }, body });
+
+const drawer = () => page.locator(".va-wa-drawer");
+const inDrawer = (text: string) => drawer().locator("li.va-wa-msg", { hasText: text });
+const ticksOf = (text: string) => inDrawer(text).locator(".va-wa-ticks").getAttribute("data-ticks");
+
+async function send(text: string): Promise<void> {
+  const box = drawer().getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+  await poll(() => box.inputValue()).toBe("");
+}
+
+async function openLeadPanel(): Promise<void> {
+  await page.goto(`${SITE}/app/lead/${encodeURIComponent(lead)}`);
+  await page.getByRole("button", { name: "WhatsApp", exact: true }).first().click({ timeout: 30_000 });
+  await drawer().waitFor();
+}
+
+describe.runIf(SITE)("WhatsApp on a real site", () => {
+  beforeAll(async () => {
+    for (let tries = 0; tries < 60 && !(await fetch(`${SITE}/api/method/ping`).then((r) => r.ok, () => false)); tries++) {
+      await new Promise((r) => setTimeout(r, 1000)); // a site that is restarting
+    }
+    // One session for these API calls, another for the browser: once the desk has used a session, Frappe
+    // wants its CSRF token on every write made with it.
+    sid = await siteLogin(SITE);
+    const browserSid = await siteLogin(SITE);
+    graph = await startFakeGraph(ROOT, { phoneNumberId, appSecret, token });
+    await graph.setWebhook(`${SITE}${WEBHOOK}`);
+    await graph.control("config", { status_delays: { sent: 0.3, delivered: 0.8, read: 1.5 } });
+    settingsBefore = await ok<Record<string, unknown>>("/api/resource/WhatsApp Settings/WhatsApp Settings");
+    templatesBefore = new Set((await list<{ name: string }>("WhatsApp Template", [["waba_id", "=", graph.waba_id]])).map((t) => t.name));
+    await ok("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers: 1, new_party_doctype: "Lead" } });
+    account = (await ok<{ name: string }>("/api/resource/WhatsApp Account", {
+      body: {
+        title: `Site check ${new Date().toISOString().slice(0, 19)}`, enabled: 1, phone_number_id: phoneNumberId,
+        waba_id: graph.waba_id, access_token: token, app_secret: appSecret, verify_token: randomBytes(8).toString("hex"),
+        graph_api_version: "v23.0", graph_base_url: graph.base_url, default_owner: "Administrator",
+      },
+    })).name;
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs() });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-GB" });
+    await context.addCookies([{ name: "sid", value: browserSid, url: SITE }]);
+    context.setDefaultTimeout(20_000);
+    page = await context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await graph?.stop();
+    if (!sid) return;
+    if (settingsBefore.name) {
+      const { create_party_for_unknown_numbers, new_party_doctype } = settingsBefore;
+      await api("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers, new_party_doctype } });
+    }
+    if (KEEP || !account) return;
+    const left: string[] = [];
+    const remove = async (doctype: string, name: string) => {
+      const { status, text } = await api(`/api/resource/${encodeURIComponent(doctype)}/${encodeURIComponent(name)}`, { method: "DELETE" });
+      if (status >= 300) left.push(`${doctype} ${name}: ${status} ${text.slice(0, 300)}`);
+    };
+    for (const m of await list<{ name: string }>("WhatsApp Message", [["account", "=", account]])) await remove("WhatsApp Message", m.name);
+    for (const c of await list<{ name: string }>("WhatsApp Conversation", [["account", "=", account]])) {
+      for (const t of await list<{ name: string }>("ToDo", [["reference_type", "=", "WhatsApp Conversation"], ["reference_name", "=", c.name]])) await remove("ToDo", t.name);
+      await remove("WhatsApp Conversation", c.name);
+    }
+    for (const e of await list<{ name: string }>("WhatsApp Webhook Event", [["account", "=", account]])) await remove("WhatsApp Webhook Event", e.name);
+    for (const l of await list<{ name: string }>("Lead", [["mobile_no", "like", `%${customer}%`]])) {
+      for (const c of await list<{ name: string }>("Contact", [["Dynamic Link", "link_name", "=", l.name]])) await remove("Contact", c.name);
+      await remove("Lead", l.name);
+    }
+    await remove("WhatsApp Account", account);
+    for (const t of await list<{ name: string }>("WhatsApp Template", [["waba_id", "=", graph.waba_id]])) {
+      if (!templatesBefore.has(t.name)) await remove("WhatsApp Template", t.name); // the sync made it
+    }
+    expect(left, "what the check made is removed").toEqual([]);
+  }, 120_000);
+
+  it("the account form tests the connection and syncs the templates", async () => {
+    await page.goto(`${SITE}/app/whatsapp-account/${encodeURIComponent(account)}`);
+    await page.locator(".form-message", { hasText: WEBHOOK }).waitFor();
+    await page.getByRole("button", { name: "Test connection" }).click();
+    const dialog = page.locator(".modal.show .modal-dialog");
+    await dialog.filter({ hasText: "Connected:" }).waitFor();
+    await screenshot(ROOT, page, "whatsapp-site-account-connected");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByRole("button", { name: "Sync templates" }).click();
+    await page.locator(".alert-message", { hasText: /Templates synced: \d+ new/ }).waitFor();
+    const templates = await list<{ name: string }>("WhatsApp Template", [["waba_id", "=", graph.waba_id], ["template_name", "=", "order_update"]]);
+    expect(templates.length).toBeGreaterThan(0);
+    expect((await ok<{ status: string }>(`/api/resource/WhatsApp Account/${encodeURIComponent(account)}`)).status).toBe("Connected");
+  });
+
+  it("a text, an image, a button reply and a location from an unknown number make one Lead and show live", async () => {
+    await page.goto(`${SITE}/app/whatsapp-inbox`);
+    await page.locator(".va-wa-inbox").waitFor();
+    await graph.inbound("text", { from: customer, body: "Hello, do you ship to Lisbon?" }, "Rita Sousa");
+    // Live in the open inbox: no reload.
+    const row = page.locator("button.va-wa-row", { hasText: "Hello, do you ship to Lisbon?" });
+    await row.waitFor({ timeout: 20_000 });
+    await screenshot(ROOT, page, "whatsapp-site-inbox");
+    await poll(async () => (await list("Lead", [["mobile_no", "like", `%${customer}%`]])).length).toBe(1);
+    const [created] = await list<{ name: string; lead_name: string; source: string }>("Lead", [["mobile_no", "like", `%${customer}%`]], ["name", "lead_name", "source"]);
+    lead = created!.name;
+    expect(created!.lead_name).toBe("Rita Sousa");
+    conversation = (await row.getAttribute("data-conversation")) as string;
+
+    await openLeadPanel();
+    await inDrawer("Hello, do you ship to Lisbon?").waitFor();
+    const photo = png(480, 320, [200, 80, 60], [250, 220, 120]);
+    const media = await graph.seedMedia(photo, "image/png", "parcel.png");
+    await graph.inbound("image", { from: customer, media_id: media.id, mime_type: "image/png", sha256: media.sha256, caption: "This is the parcel I mean" }, "Rita Sousa");
+    const image = drawer().locator('li.va-wa-inbound[data-kind="image"]', { hasText: "This is the parcel I mean" });
+    await poll(() => image.locator("img").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth).catch(() => 0), 30_000).toBe(480);
+    await graph.inbound("quick_reply_button", { from: customer, text_: "Yes, ship it", payload: "SHIP_YES" }, "Rita Sousa");
+    await inDrawer("Yes, ship it").waitFor();
+    await graph.inbound("location", { from: customer, latitude: 38.7223, longitude: -9.1393, name: "Praça do Comércio", address: "1100-148 Lisboa" }, "Rita Sousa");
+    await drawer().locator("li.va-wa-msg a.va-wa-location", { hasText: "Praça do Comércio" }).waitFor();
+    await screenshot(ROOT, page, "whatsapp-site-lead-inbound");
+
+    expect(await counts()).toMatchObject({ leads: 1, conversations: 1, messages: 4 });
+    const conv = await ok<{ party_doctype: string; party_name: string; wa_id: string }>(`/api/resource/WhatsApp Conversation/${encodeURIComponent(conversation)}`);
+    expect(conv).toMatchObject({ party_doctype: "Lead", party_name: lead, wa_id: customer });
+  });
+
+  it("a reply, a template and an image are sent and reach read", async () => {
+    await send("Yes, we ship to Lisbon in 3 days.");
+    await graph.control("config", { status_delays: { sent: 0.3, delivered: 0.8, read: 1.5 } });
+    await poll(() => ticksOf("Yes, we ship to Lisbon in 3 days.")).toBe("read");
+
+    await drawer().getByRole("button", { name: "Send a template" }).click();
+    const dialog = page.getByRole("dialog", { name: "Send a template" });
+    await dialog.getByLabel("Template", { exact: true }).selectOption({ label: "order_update · en_US · utility" });
+    await dialog.getByLabel("Body {{1}}").fill("Rita");
+    await dialog.getByLabel("Body {{2}}").fill("SO-0042");
+    await page.getByRole("button", { name: "Send template" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await poll(() => ticksOf("Hi Rita, your order SO-0042 has shipped.")).toBe("read");
+
+    await drawer().locator("input.va-wa-file-input").setInputFiles({ name: "label.png", mimeType: "image/png", buffer: png(360, 240, [30, 160, 110], [250, 250, 210]) });
+    await drawer().locator(".va-wa-attachment-bar", { hasText: "label.png" }).waitFor();
+    await send("Your shipping label");
+    const sentImage = drawer().locator('li.va-wa-outbound[data-kind="image"]', { hasText: "Your shipping label" });
+    await poll(() => sentImage.locator(".va-wa-ticks").getAttribute("data-ticks"), 30_000).toBe("read");
+    expect(await sentImage.locator("img").evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(360);
+    await screenshot(ROOT, page, "whatsapp-site-lead-sent");
+
+    const sent = (await graph.control("messages", undefined, "GET")) as { messages?: { type: string }[] } | { type: string }[];
+    const types = (Array.isArray(sent) ? sent : (sent.messages ?? [])).map((m) => m.type).sort();
+    expect(types).toEqual(["image", "template", "text"]);
+    const statuses = await list<{ status: string }>("WhatsApp Message", [["conversation", "=", conversation], ["direction", "=", "Outbound"]], ["status"]);
+    expect(statuses.map((s) => s.status)).toEqual(["Read", "Read", "Read"]);
+  });
+
+  it("every message is on the Lead's timeline", async () => {
+    await page.goto(`${SITE}/app/lead/${encodeURIComponent(lead)}`);
+    await page.getByRole("tab", { name: "Activity" }).or(page.getByRole("tab", { name: "Activities" })).first().click();
+    for (const text of ["Hello, do you ship to Lisbon?", "This is the parcel I mean", "Yes, we ship to Lisbon in 3 days.", "Hi Rita, your order SO-0042 has shipped."]) {
+      await page.locator(".timeline-item", { hasText: text }).first().waitFor();
+    }
+    await page.locator(".timeline-item", { hasText: "Hello, do you ship to Lisbon?" }).first().scrollIntoViewIfNeeded();
+    await screenshot(ROOT, page, "whatsapp-site-lead-timeline");
+  });
+
+  it("a forged, an altered or a replayed webhook changes nothing", async () => {
+    const first = signedText("Is it insured?");
+    expect((await postWebhook(first.body, first.signature)).status).toBe(200);
+    await poll(async () => (await list("WhatsApp Message", [["wamid", "=", first.wamid]])).length).toBe(1);
+    const before = await counts();
+
+    const forged = signedText("Send it to another address", "not-the-app-secret");
+    const altered = first.body.replace("Is it insured?", "Cancel my order");
+    const refusals = [await postWebhook(forged.body, forged.signature), await postWebhook(altered, first.signature), await postWebhook(forged.body, "")];
+    expect(refusals.map((r) => r.status)).toEqual([401, 401, 401]);
+    const replays = await Promise.all([1, 2, 3].map(() => postWebhook(first.body, first.signature)));
+    expect(replays.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await Promise.all(replays.map(async (r) => ((await r.json()) as { message: { status: string } }).message.status))).toEqual(["duplicate", "duplicate", "duplicate"]);
+    await page.waitForTimeout(3000); // what a worker would do with them, had they been queued
+    expect(await counts()).toEqual(before);
+    expect(await list("WhatsApp Message", [["text", "like", "%another address%"]])).toEqual([]);
+    expect(await list("WhatsApp Message", [["text", "like", "%Cancel my order%"]])).toEqual([]);
+  });
+
+  it("a Graph outage loses no outbound message", async () => {
+    await openLeadPanel();
+    await graph.control("mode", { mode: "5xx" });
+    const texts = ["Outage 1: your parcel left Porto", "Outage 2: it arrives tomorrow", "Outage 3: reply STOP to opt out"];
+    for (const text of texts) await send(text);
+    for (const text of texts) await poll(() => inDrawer(text).getAttribute("data-status"), 30_000).toBe("queued");
+    await poll(async () => (await list<{ error_code: number }>("WhatsApp Message", [["conversation", "=", conversation], ["text", "like", "Outage %"], ["error_code", "is", "set"]], ["error_code"])).length, 30_000).toBe(3);
+    await screenshot(ROOT, page, "whatsapp-site-outage-queued");
+    await page.waitForTimeout(5000);
+    await graph.control("mode", { mode: "ok" });
+    // Retries with backoff, then the scheduler's minute sweep: all within a few minutes.
+    for (const text of texts) await poll(() => ticksOf(text), 180_000).toBe("read");
+    await screenshot(ROOT, page, "whatsapp-site-outage-recovered");
+    const sent = (await graph.control("messages", undefined, "GET")) as { messages?: { type: string; payload: { text?: { body: string } } }[] } | { type: string; payload: { text?: { body: string } } }[];
+    const bodies = (Array.isArray(sent) ? sent : (sent.messages ?? [])).map((m) => m.payload.text?.body).filter((b) => b?.startsWith("Outage"));
+    expect(bodies.sort()).toEqual([...texts].sort()); // each once
+    expect(pageErrors).toEqual([]);
+  }, 300_000);
+});
