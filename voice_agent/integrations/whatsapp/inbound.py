@@ -37,7 +37,9 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
         values["reply_to_wamid"] = message.context.message_id
         values["reply_to"] = frappe.db.get_value(MESSAGE, {"wamid": message.context.message_id})
     values.update(_content(message))
-    if isinstance(message.body, p.SystemBody) and message.body.kind == "user_changed_number" and message.body.new_wa_id:
+    moved = isinstance(message.body, p.SystemBody) and message.body.kind == "user_changed_number" \
+        and bool(message.body.new_wa_id)
+    if moved:
         _move_conversation(conversation, message.body.new_wa_id)
     doc = frappe.get_doc(values)
     try:
@@ -46,7 +48,10 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
         frappe.clear_last_message()
         return
     conversation.record_inbound(received_at, doc.preview())
-    conversation.save(ignore_permissions=True)
+    if moved:
+        conversation.save(ignore_permissions=True)  # a new number and key: validated as any change
+    else:
+        conversation.save_activity()
     if doc.media_id:
         frappe.enqueue("voice_agent.integrations.whatsapp.media.download", queue="long", message_name=doc.name,
                        enqueue_after_commit=True, job_id=f"whatsapp-media:{doc.name}", deduplicate=True)

@@ -31,6 +31,8 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_SEC = 15 * 60
 # A send whose job died between "Sending" and the answer is looked at again after this long.
 STALE_SENDING = timedelta(minutes=5)
+# A desk send is tried right after the answer to the desk; the scheduler takes it if that never happens.
+AFTER_RESPONSE_GRACE_SEC = 60
 # After a send that may have reached Meta, wait this long for its status webhook before resending.
 UNCERTAIN_DELAY_SEC = 90
 KINDS = ("text", "media", "template", "buttons", "list", "call_permission_request")
@@ -79,10 +81,36 @@ def queue_message(conversation: Any, kind: str, *, text: str | None = None, repl
                             {"attached_to_doctype": MESSAGE, "attached_to_name": message.name,
                              "attached_to_field": "media_file"})
     conversation.record_outbound(now_datetime(), message.preview())
-    conversation.save(ignore_permissions=True)
-    _enqueue_send(message.name)
+    conversation.save_activity()
+    _send_soon(message)
     conversation.publish("message", message)
     return message
+
+
+def _send_soon(message: Any) -> None:
+    """In a desk request, the first attempt runs right after Frappe has answered, in this (warm) web process:
+    a job is a new process, whose start alone took about half a second before Meta was asked
+    (docs/benchmarks.md, WhatsApp messaging). The message is committed as Queued first, as ever; its next
+    attempt is set a minute ahead, so that the scheduler's sweep does not send it alongside, and takes it
+    over if this process dies first. Elsewhere (no request), and for what first uploads a file to Meta (media,
+    templates, which may have a media header), a job: that may take long, and must not hold a web worker."""
+    after_response = getattr(getattr(frappe.local, "request", None), "after_response", None)
+    if after_response is None or message.media_file or message.message_type == "template":
+        _enqueue_send(message.name)
+        return
+    message.db_set("next_attempt_at", add_to_date(now_datetime(), seconds=AFTER_RESPONSE_GRACE_SEC),
+                   update_modified=False)
+    after_response.add(lambda: _send_after_response(message.name))
+
+
+def _send_after_response(message_name: str) -> None:
+    try:
+        if frappe.db.exists(MESSAGE, message_name):  # the request may have rolled back after queueing it
+            send(message_name)
+    except Exception:
+        frappe.db.rollback()
+        frappe.log_error(title=f"WhatsApp send of {message_name} after the response failed")
+        frappe.db.commit()
 
 
 def send(message_name: str) -> None:

@@ -1,16 +1,26 @@
 """Meta's webhooks for every WhatsApp Account: the GET subscription handshake, and POSTs verified with
 X-Hub-Signature-256 over the raw body, stored raw in one INSERT and acknowledged at once, then processed
 in a background job — every entry, change, message and status of the batch. A failure keeps the event
-for the scheduler to retry; processed events are deleted after the retention period (personal data)."""
+for the scheduler to retry; processed events are deleted after the retention period (personal data).
+
+One job drains every stored event, rather than one job per delivery: each RQ job is a fresh process
+that pays Frappe's start and this code's imports (~0.8 s on a 2-core bench, for ~25 ms of work per
+message), so at Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
+docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
+the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
+to its commit (the "in flight" set) and nothing is left to claim. Several workers drain side by side,
+each claiming events with SKIP LOCKED."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, add_to_date, now_datetime
+from frappe.utils import add_days, add_to_date, cint, now_datetime
+from frappe.utils.background_jobs import is_job_enqueued
 
 from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import payloads as p
@@ -28,6 +38,9 @@ from voice_agent.locks import read_committed
 
 EVENT = "WhatsApp Webhook Event"
 MAX_ATTEMPTS = 8
+DRAIN = "voice_agent.integrations.whatsapp.webhook.drain"
+DRAIN_SECONDS = 15  # then a new job goes on, behind whatever else was queued meanwhile (sends)
+INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
 RETRY_AFTER_MIN = 2
 
 
@@ -67,8 +80,55 @@ def receive() -> dict[str, str]:
 def process_event(event_name: str) -> None:
     # Conversations, Leads and Contacts for new numbers may be created by a concurrent job: see them.
     read_committed()
+    _process(event_name)
+
+
+def drain(event_name: str | None = None) -> None:
+    """The webhook job: every stored event not processed yet, oldest first, each in its own transaction,
+    until none is left and no delivery that counted on this job is still committing. `event_name` (the
+    delivery that queued the job) is among them."""
+    frappe.cache.incr(_key("drain-generation"))  # deliveries from now on queue a job of their own
+    read_committed()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        name = _claim()
+        if name:
+            _process_isolated(name)
+            continue
+        if _in_flight():
+            time.sleep(0.02)
+            continue
+        name = _claim()  # committed just before it left the in-flight set
+        if not name:
+            return
+        _process_isolated(name)
+    _enqueue_drain(None)  # out of time: the next job goes on
+
+
+def _claim() -> str | None:
+    rows = frappe.db.sql(f"""SELECT name FROM `tab{EVENT}` WHERE status = 'Received'
+        ORDER BY creation LIMIT 1 FOR UPDATE SKIP LOCKED""")
+    return rows[0][0] if rows else None
+
+
+def _process_isolated(event_name: str) -> None:
+    """One event; what raises outside its items (a payload that no longer parses) marks it failed, for the
+    scheduler, instead of ending the drain."""
+    try:
+        _process(event_name)
+    except Exception:
+        frappe.db.rollback()
+        frappe.log_error(title=f"WhatsApp webhook event {event_name} failed")
+        attempts = cint(frappe.db.get_value(EVENT, event_name, "attempts")) + 1
+        frappe.db.set_value(EVENT, event_name, {"status": "Failed", "attempts": attempts,
+                                                "error": frappe.get_traceback()[-4000:]})
+        frappe.db.commit()
+
+
+def _process(event_name: str) -> None:
     record = frappe.get_doc(EVENT, event_name, for_update=True)
     if record.status == "Processed":
+        frappe.db.commit()
         return
     signers = set((record.signed_by or record.account or "").split(","))
     notes: list[str] = []  # items that cannot be processed and never will be: kept in the payload
@@ -147,6 +207,34 @@ def _signed(raw: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
 
 
 def _enqueue(event_name: str) -> None:
-    frappe.enqueue("voice_agent.integrations.whatsapp.webhook.process_event", queue="short",
-                   event_name=event_name, enqueue_after_commit=True)
+    """A drain job for this delivery, unless one is queued that will see it. The delivery is "in flight"
+    until its transaction ends, so that a job that was queued when it looked does not stop before it
+    is committed."""
+    in_flight = _key("in-flight")
+    frappe.cache.zadd(in_flight, {event_name: time.time()})
+
+    def landed() -> None:
+        frappe.cache.zrem(in_flight, event_name)
+
+    frappe.db.after_commit.add(landed)
+    frappe.db.after_rollback.add(landed)
+    _enqueue_drain(event_name)
+
+
+def _enqueue_drain(event_name: str | None) -> None:
+    job_id = f"whatsapp-webhook-drain:{cint(frappe.cache.get(_key('drain-generation')))}"
+    if not frappe.flags.in_test and is_job_enqueued(job_id):
+        return  # queued, or started without having moved the generation on: it drains this one too
+    frappe.enqueue(DRAIN, queue="short", event_name=event_name, job_id=job_id, deduplicate=True,
+                   enqueue_after_commit=True)
+
+
+def _in_flight() -> bool:
+    in_flight = _key("in-flight")
+    frappe.cache.zremrangebyscore(in_flight, "-inf", time.time() - INFLIGHT_SECONDS)
+    return bool(frappe.cache.zcard(in_flight))
+
+
+def _key(name: str) -> str:
+    return frappe.cache.make_key(f"whatsapp-webhook:{name}")
 

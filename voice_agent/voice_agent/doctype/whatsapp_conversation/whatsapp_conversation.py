@@ -16,6 +16,9 @@ from voice_agent.site_time import iso_utc
 REALTIME_EVENT = "whatsapp_update"
 SERVICE_WINDOW = timedelta(hours=24)
 PREVIEW_CHARS = 140
+# What recording a message changes: record_inbound / record_outbound, and a newer profile name or user id.
+ACTIVITY_FIELDS = ("unread_count", "status", "last_message_at", "last_message_preview", "last_inbound_at",
+                   "window_ends_at", "profile_name", "user_id")
 
 
 class WhatsAppConversation(Document):
@@ -41,6 +44,16 @@ class WhatsAppConversation(Document):
 
     def record_outbound(self, at: datetime, preview: str) -> None:
         self._record_last(at, preview)
+
+    def save_activity(self) -> None:
+        """Write what recording a message changed (ACTIVITY_FIELDS) in one UPDATE, and tell open forms and
+        lists, as a save does. A full save re-read the record and re-validated the party (three more reads)
+        for every message, about a third of an inbound message's cost; none of what it checks changes here,
+        and this controller has no change hooks. The caller holds the conversation's lock."""
+        self.modified, self.modified_by = now_datetime(), frappe.session.user
+        frappe.db.set_value(self.doctype, self.name, {field: self.get(field) for field in ACTIVITY_FIELDS},
+                            modified=self.modified, modified_by=self.modified_by)
+        self.notify_update()
 
     def move_to_number(self, new_wa_id: str, new_phone: str | None) -> None:
         """The customer changed their WhatsApp number (a `user_changed_number` system message)."""
