@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import time as clock
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from voice_agent.agent.tools import (
     validate_args,
 )
 from voice_agent.locks import read_committed, transaction_lock
+from voice_agent.site_user import as_administrator
 
 GENERIC_FAILURE = "Sorry, I could not do that right now. A colleague will follow up with you."
 
@@ -80,7 +80,7 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
         return {"result": previous}
 
     try:
-        with _as_administrator():
+        with as_administrator():
             result = ACTIONS[tool](args, agent, target.doctype)
     except Refusal as exc:
         frappe.db.rollback()
@@ -108,17 +108,6 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
 def _previous_reply(key: str) -> str | None:
     # A locking read: it sees what the previous holder of the lock committed.
     return frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply", for_update=True)
-
-
-@contextmanager
-def _as_administrator() -> Iterator[None]:
-    # ERPNext resolves defaults and permissions from the session user; a Guest has none.
-    user = frappe.session.user
-    frappe.set_user("Administrator")
-    try:
-        yield
-    finally:
-        frappe.set_user(user)
 
 
 def _refuse(caller: ToolCaller, tool: str, args: dict[str, Any], reply: str, started: float) -> dict[str, Any]:

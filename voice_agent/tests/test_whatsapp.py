@@ -81,7 +81,7 @@ class TestWhatsApp(VoiceAgentTestCase):
         result, enqueue = self.post(body)
         self.assertEqual(result["status"], "accepted", result)
         name = enqueue.call_args.kwargs["event_name"]
-        with patch("frappe.enqueue"):
+        with patch("frappe.enqueue"), as_user("Guest"):  # the job runs as whoever queued it: the webhook's Guest
             webhook.process_event(name)
         return name
 
@@ -204,6 +204,10 @@ class TestWhatsApp(VoiceAgentTestCase):
                                         pluck="allocated_to"), [AGENT])
         self.assertEqual(frappe.db.count("WhatsApp Message", {"conversation": conversation.name}), 1)
         self.assertEqual(conversation.unread_count, 1)
+        # Made by the site, not by "Guest" (the webhook's user, whom the job inherits).
+        todo = frappe.get_doc("ToDo", {"reference_name": conversation.name})
+        self.assertEqual((conversation.owner, frappe.db.get_value("Lead", conversation.party_name, "owner"),
+                          todo.assigned_by), ("Administrator",) * 3)
 
     def test_every_message_type_of_a_batch_is_kept(self):
         media_id = self.fake.seed_media(b"\x89PNG fake image", "image/png").id

@@ -35,6 +35,7 @@ from voice_agent.integrations.whatsapp.signature import (
 )
 from voice_agent.integrations.whatsapp.statuses import apply_status
 from voice_agent.locks import read_committed
+from voice_agent.site_user import as_administrator
 
 EVENT = "WhatsApp Webhook Event"
 MAX_ATTEMPTS = 8
@@ -80,7 +81,8 @@ def receive() -> dict[str, str]:
 def process_event(event_name: str) -> None:
     # Conversations, Leads and Contacts for new numbers may be created by a concurrent job: see them.
     read_committed()
-    _process(event_name)
+    with as_administrator():
+        _process(event_name)
 
 
 def drain(event_name: str | None = None) -> None:
@@ -89,6 +91,11 @@ def drain(event_name: str | None = None) -> None:
     delivery that queued the job) is among them."""
     frappe.cache.incr(_key("drain-generation"))  # deliveries from now on queue a job of their own
     read_committed()
+    with as_administrator():
+        _drain()
+
+
+def _drain() -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline:
         name = _claim()
