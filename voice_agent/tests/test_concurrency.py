@@ -10,6 +10,7 @@ tests assert that the site is left with as many rows as it had.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from unittest.mock import patch
 
@@ -282,6 +283,39 @@ class TestConcurrency(FrappeTestCase):
         self.assertEqual(frappe.db.count("WhatsApp Message", {"conversation": conversations[0].name}), 7)
         self.assertEqual(frappe.db.count("WhatsApp Message", {"wamid": shared}), 1)
         self.assertEqual(frappe.db.get_value("WhatsApp Conversation", conversations[0].name, "unread_count"), 7)
+
+    def test_two_jobs_whose_batches_share_customers_in_opposite_orders_both_finish(self):
+        account = self.whatsapp_account()
+        phone_number_id = frappe.db.get_value("WhatsApp Account", account, "phone_number_id")
+        first, second = (f"1650888{uuid.uuid4().int % 10000:04d}" for _ in range(2))
+        bodies = [_whatsapp.encode(_whatsapp.messages_webhook(phone_number_id=phone_number_id, messages=[
+            _whatsapp.text(a, f"{a} in delivery {i}"), _whatsapp.text(b, f"{b} in delivery {i}")]))
+            for i, (a, b) in enumerate(((first, second), (second, first)))]
+        with patch("frappe.enqueue"):
+            self.deliver_concurrently(bodies)
+        events = frappe.get_all("WhatsApp Webhook Event", filters={"account": account}, pluck="name")
+        # Each job has its first customer in hand before either goes on to the other's.
+        both_started = threading.Barrier(2)
+        apply = whatsapp_webhook.apply_message
+        seen = threading.local()
+
+        def apply_then_wait(*args):
+            apply(*args)
+            if not getattr(seen, "once", False):
+                seen.once = True
+                try:
+                    both_started.wait(timeout=2)
+                except threading.BrokenBarrierError:
+                    pass  # the other job waits for a lock this one holds: as it should
+
+        with patch.object(whatsapp_webhook, "apply_message", apply_then_wait), patch("frappe.enqueue"), \
+                patch("frappe.publish_realtime"):
+            processed = run_concurrently(lambda i: whatsapp_webhook.process_event(events[i]), 2, user="Administrator")
+        self.track_whatsapp(account)
+        self.assertEqual([o.error for o in processed], [None, None])
+        self.assertEqual([frappe.db.get_value("WhatsApp Webhook Event", e, ["status", "error"]) for e in events],
+                         [("Processed", None)] * 2)
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"account": account}), 4)
 
     # --- fixtures ----------------------------------------------------------------------------------
 

@@ -10,14 +10,16 @@ Every test is rolled back (voice_agent.tests.utils.VoiceAgentTestCase): the site
 
 from __future__ import annotations
 
+import time
 import uuid
 from unittest.mock import patch
 
 import frappe
-from frappe.utils import CallbackManager, get_datetime, now_datetime
+from frappe.utils import CallbackManager, add_to_date, get_datetime, now_datetime
 
 from voice_agent.api import whatsapp as api
-from voice_agent.integrations.whatsapp import webhook
+from voice_agent.integrations.whatsapp import outbound, webhook
+from voice_agent.locks import LockTimeout
 from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, http_request, load_fake
 
 fake_module = load_fake("whatsapp")
@@ -122,3 +124,40 @@ class TestWhatsAppLatency(VoiceAgentTestCase):
             message = api.send_message(conversation, kind="text", text="Queued")
         self.assertEqual(enqueue.call_args.kwargs["job_id"], f"whatsapp-send:{message['name']}")
         self.assertEqual(self.fake.sent_messages(), [])
+
+    def test_a_slow_meta_does_not_hold_the_web_worker_after_the_answer(self):
+        with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):
+            webhook.drain(self.post(hooks.text(self.customer, "hello")))
+        conversation = frappe.db.get_value("WhatsApp Conversation", {"account": self.account}, "name")
+        self.fake.set_mode("slow", slow_seconds=3.0)
+        with http_request("voice_agent.api.whatsapp.send_message"), as_user(AGENT), patch("frappe.enqueue"), \
+                patch.object(outbound, "AFTER_RESPONSE_TIMEOUT_SEC", 0.5):
+            frappe.local.request.after_response = CallbackManager()
+            message = api.send_message(conversation, kind="text", text="Meta is slow today")
+            started = time.monotonic()
+            frappe.local.request.after_response.run()
+            held = time.monotonic() - started
+        self.assertLess(held, 2.0)
+        # It may have reached Meta: retried once its status had time to arrive, never lost.
+        status, next_attempt, error = frappe.db.get_value("WhatsApp Message", message["name"],
+                                                          ["status", "next_attempt_at", "error_message"])
+        self.assertEqual(status, "Queued")
+        self.assertGreater(get_datetime(next_attempt), add_to_date(now_datetime(), seconds=60))
+        self.assertTrue(error)
+
+    def test_an_event_undone_by_a_deadlock_is_tried_again_at_once(self):
+        event = self.post(hooks.text(self.customer, "after a deadlock"))
+        process, tries = webhook._process, []
+
+        def deadlocked_once(name: str) -> None:
+            tries.append(name)
+            if len(tries) == 1:
+                raise LockTimeout("busy")
+            process(name)
+
+        with patch.object(webhook, "_process", deadlocked_once), patch("frappe.enqueue"), \
+                patch.object(webhook, "_in_flight", return_value=False), patch.object(webhook.time, "sleep"):
+            webhook.drain(event)
+        self.assertEqual(tries, [event, event])
+        self.assertEqual(frappe.db.get_value(webhook.EVENT, event, ["status", "attempts"]), ("Processed", 1))
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "after a deadlock", "account": self.account}), 1)

@@ -33,6 +33,8 @@ MAX_BACKOFF_SEC = 15 * 60
 STALE_SENDING = timedelta(minutes=5)
 # A desk send is tried right after the answer to the desk; the scheduler takes it if that never happens.
 AFTER_RESPONSE_GRACE_SEC = 60
+# ... and holds a web worker meanwhile: a Meta slower than this leaves it to the retry (uncertain delivery).
+AFTER_RESPONSE_TIMEOUT_SEC = 4.0
 # After a send that may have reached Meta, wait this long for its status webhook before resending.
 UNCERTAIN_DELAY_SEC = 90
 KINDS = ("text", "media", "template", "buttons", "list", "call_permission_request")
@@ -106,14 +108,14 @@ def _send_soon(message: Any) -> None:
 def _send_after_response(message_name: str) -> None:
     try:
         if frappe.db.exists(MESSAGE, message_name):  # the request may have rolled back after queueing it
-            send(message_name)
+            send(message_name, timeout=AFTER_RESPONSE_TIMEOUT_SEC)
     except Exception:
         frappe.db.rollback()
         frappe.log_error(title=f"WhatsApp send of {message_name} after the response failed")
         frappe.db.commit()
 
 
-def send(message_name: str) -> None:
+def send(message_name: str, timeout: float = 10.0) -> None:
     """The send job: one attempt at a queued message."""
     message = frappe.get_doc(MESSAGE, message_name, for_update=True)
     if message.status not in ("Queued", "Sending") or message.wamid:
@@ -125,7 +127,7 @@ def send(message_name: str) -> None:
     frappe.db.commit()
     conversation = frappe.get_doc("WhatsApp Conversation", message.conversation)
     try:
-        with graph_client(account) as client:
+        with graph_client(account, timeout=timeout) as client:
             payload = _graph_message(message, client, account.phone_number_id)
             result = client.send_message(account.phone_number_id, conversation.wa_id, payload,
                                          reply_to=message.reply_to_wamid or None,

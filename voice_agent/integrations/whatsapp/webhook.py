@@ -13,6 +13,7 @@ each claiming events with SKIP LOCKED."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from frappe import _
 from frappe.utils import add_days, add_to_date, cint, now_datetime
 from frappe.utils.background_jobs import is_job_enqueued
 
+from voice_agent.conversations.service import lock_customer
 from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.integrations.whatsapp.connect import account_for_phone_number, verify_tokens, webhook_secrets
@@ -34,7 +36,7 @@ from voice_agent.integrations.whatsapp.signature import (
     verify,
 )
 from voice_agent.integrations.whatsapp.statuses import apply_status
-from voice_agent.locks import read_committed
+from voice_agent.locks import LockTimeout, read_committed
 from voice_agent.site_user import as_administrator
 
 EVENT = "WhatsApp Webhook Event"
@@ -43,6 +45,7 @@ DRAIN = "voice_agent.integrations.whatsapp.webhook.drain"
 DRAIN_SECONDS = 15  # then a new job goes on, behind whatever else was queued meanwhile (sends)
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
 RETRY_AFTER_MIN = 2
+TRANSIENT_RETRIES = 3
 
 
 class InvalidWebhook(frappe.ValidationError):
@@ -120,16 +123,27 @@ def _claim() -> str | None:
 
 def _process_isolated(event_name: str) -> None:
     """One event; what raises outside its items (a payload that no longer parses) marks it failed, for the
-    scheduler, instead of ending the drain."""
-    try:
-        _process(event_name)
-    except Exception:
-        frappe.db.rollback()
-        frappe.log_error(title=f"WhatsApp webhook event {event_name} failed")
-        attempts = cint(frappe.db.get_value(EVENT, event_name, "attempts")) + 1
-        frappe.db.set_value(EVENT, event_name, {"status": "Failed", "attempts": attempts,
-                                                "error": frappe.get_traceback()[-4000:]})
-        frappe.db.commit()
+    scheduler, instead of ending the drain. A deadlock or a lock wait is tried again at once: the database
+    undid the whole event, and it is idempotent."""
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            _process(event_name)
+            return
+        except Exception as exc:
+            frappe.db.rollback()
+            if _transient(exc) and attempt < TRANSIENT_RETRIES:
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+                continue
+            frappe.log_error(title=f"WhatsApp webhook event {event_name} failed")
+            attempts = cint(frappe.db.get_value(EVENT, event_name, "attempts")) + 1
+            frappe.db.set_value(EVENT, event_name, {"status": "Failed", "attempts": attempts,
+                                                    "error": frappe.get_traceback()[-4000:]})
+            frappe.db.commit()
+            return
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, LockTimeout) or frappe.db.is_deadlocked(exc) or frappe.db.is_timedout(exc)
 
 
 def _process(event_name: str) -> None:
@@ -141,6 +155,7 @@ def _process(event_name: str) -> None:
     notes: list[str] = []  # items that cannot be processed and never will be: kept in the payload
     failures: list[str] = []  # items whose processing raised: the event is retried
     items = 0
+    changes: list[tuple[str, p.MessagesChange]] = []
     for change in p.parse_webhook(record.payload.encode()).changes:
         parsed = change.parse()
         if not isinstance(parsed, p.MessagesChange):
@@ -149,6 +164,13 @@ def _process(event_name: str) -> None:
         if account not in signers:
             notes.append(f"phone number {parsed.phone_number_id}: no account that signed this delivery has it")
             continue
+        changes.append((account, parsed))
+    # Every customer of the batch is locked before any is changed, in one order: two jobs whose batches
+    # share two customers would otherwise each hold one and wait for the other until the lock times out.
+    for account, wa_id in sorted({(account, m.from_wa_id or m.from_user_id) for account, parsed in changes
+                                  for m in parsed.messages if m.from_wa_id or m.from_user_id}):
+        lock_customer(account, wa_id)
+    for account, parsed in changes:
         notes += [f"{item.kind} {item.index}: {item.reason}" for item in parsed.malformed]
         for message in parsed.messages:
             items += 1
@@ -197,7 +219,9 @@ def _isolated(what: str, apply: Callable[..., None], *args: Any) -> list[str]:
     frappe.db.savepoint(savepoint)
     try:
         apply(*args)
-    except Exception:
+    except Exception as exc:
+        if _transient(exc):
+            raise  # a deadlock undid the whole transaction, savepoint included: the event is tried again
         frappe.db.rollback(save_point=savepoint)
         frappe.log_error(title=f"WhatsApp webhook: {what} failed")
         return [f"{what}: {frappe.get_traceback()[-1500:]}"]
