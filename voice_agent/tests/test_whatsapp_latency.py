@@ -19,7 +19,6 @@ from frappe.utils import CallbackManager, add_to_date, get_datetime, now_datetim
 
 from voice_agent.api import whatsapp as api
 from voice_agent.integrations.whatsapp import outbound, webhook
-from voice_agent.locks import LockTimeout
 from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, http_request, load_fake
 
 fake_module = load_fake("whatsapp")
@@ -152,7 +151,7 @@ class TestWhatsAppLatency(VoiceAgentTestCase):
         def deadlocked_once(name: str) -> None:
             tries.append(name)
             if len(tries) == 1:
-                raise LockTimeout("busy")
+                raise frappe.QueryDeadlockError("(1213, 'Deadlock found when trying to get lock')")
             process(name)
 
         with patch.object(webhook, "_process", deadlocked_once), patch("frappe.enqueue"), \

@@ -143,7 +143,8 @@ def _process_isolated(event_name: str) -> None:
 
 
 def _transient(exc: Exception) -> bool:
-    return isinstance(exc, LockTimeout) or frappe.db.is_deadlocked(exc) or frappe.db.is_timedout(exc)
+    # Frappe raises the database's deadlock and lock wait timeout as these two.
+    return isinstance(exc, LockTimeout | frappe.QueryDeadlockError | frappe.QueryTimeoutError)
 
 
 def _process(event_name: str) -> None:
