@@ -9,7 +9,7 @@ from typing import Any
 import frappe
 from frappe import _
 
-from voice_agent.conversations.service import conversation_for_customer, lock_customer
+from voice_agent.conversations.service import conversation_for_customer
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.messaging.phones import InvalidPhoneNumber, from_wa_id
 from voice_agent.site_time import from_iso
@@ -18,10 +18,10 @@ MESSAGE = "WhatsApp Message"
 
 
 def apply_message(account: str, change: p.MessagesChange, message: p.InboundMessage) -> None:
+    """The caller holds lock_customer(account, sender) (webhook.py locks a batch's customers up front)."""
     wa_id = message.from_wa_id or message.from_user_id
     if not wa_id:
         raise ValueError(f"message {message.wamid} names no sender")
-    lock_customer(account, wa_id)
     if frappe.db.exists(MESSAGE, {"wamid": message.wamid}):
         return  # Meta redelivered it
     contact = change.contact_for(wa_id=message.from_wa_id, user_id=message.from_user_id)
@@ -42,6 +42,7 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
     if moved:
         _move_conversation(conversation, message.body.new_wa_id)
     doc = frappe.get_doc(values)
+    doc.flags.ignore_links = True  # the conversation, account and party just read, under the customer's lock
     try:
         doc.insert(ignore_permissions=True)
     except frappe.DuplicateEntryError:

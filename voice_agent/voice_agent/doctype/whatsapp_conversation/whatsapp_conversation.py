@@ -83,11 +83,7 @@ class WhatsAppConversation(Document):
             "party": {"doctype": self.party_doctype, "name": self.party_name,
                       "title": self.party_title or self.party_name}
             if self.party_doctype and self.party_name else None,
-            "other_parties": [
-                {"doctype": doctype.strip(), "name": name.strip(), "title": party_title(doctype.strip(), name.strip())}
-                for doctype, _, name in (line.partition(":") for line in (self.other_parties or "").splitlines())
-                if name.strip() and frappe.db.exists(doctype.strip(), name.strip())
-            ],
+            "other_parties": self._other_parties(),
             "assigned_to": self.assigned_to or None,
             "unread_count": self.unread_count or 0,
             "last_message_at": iso_utc(self.last_message_at),
@@ -97,6 +93,16 @@ class WhatsAppConversation(Document):
             "bot_state": self.bot_state or None,
             "lead_score": self.lead_score if self.lead_score else None,
         }
+
+    def _other_parties(self) -> list[dict[str, str]]:
+        """Other records with the customer's number, as find_party saw them; those deleted since are left out."""
+        found = []
+        for doctype, _colon, name in (line.partition(":") for line in (self.other_parties or "").splitlines()):
+            doctype, name = doctype.strip(), name.strip()
+            title = party_title(doctype, name) if name else None
+            if title is not None:
+                found.append({"doctype": doctype, "name": name, "title": title})
+        return found
 
     def publish(self, kind: str, message: Any = None) -> None:
         """A `whatsapp_update` to every desk user who may see this conversation, after commit."""
@@ -123,7 +129,8 @@ def party_email(doctype: str, name: str) -> str | None:
     return frappe.db.get_value(doctype, name, field) if field else None
 
 
-def party_title(doctype: str, name: str) -> str:
-    meta = frappe.get_meta(doctype)
-    title_field = meta.get_title_field()
-    return str(frappe.db.get_value(doctype, name, title_field) or name) if title_field else name
+def party_title(doctype: str, name: str) -> str | None:
+    """The record's title (its name when it has none); None when there is no such record."""
+    title_field = frappe.get_meta(doctype).get_title_field() or "name"
+    row = frappe.db.get_value(doctype, name, ["name", title_field], as_dict=True)
+    return str(row.get(title_field) or name) if row else None
