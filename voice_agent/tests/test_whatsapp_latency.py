@@ -160,3 +160,23 @@ class TestWhatsAppLatency(VoiceAgentTestCase):
         self.assertEqual(tries, [event, event])
         self.assertEqual(frappe.db.get_value(webhook.EVENT, event, ["status", "attempts"]), ("Processed", 1))
         self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "after a deadlock", "account": self.account}), 1)
+
+    def test_a_drain_gives_way_to_a_send_waiting_on_its_queue(self):
+        event = self.post(hooks.text(self.customer, "behind a send"))
+
+        class Queue:
+            def __init__(self, *job_ids: str):
+                self.job_ids = list(job_ids)
+
+            def get_job_ids(self) -> list[str]:
+                return self.job_ids
+
+        site = frappe.local.site
+        with patch.object(webhook, "get_queue", return_value=Queue(f"{site}::{webhook.DRAIN_JOB}7")):
+            self.assertFalse(webhook._others_waiting())  # drains queued by deliveries do not count
+        waiting = Queue(f"{site}::{webhook.DRAIN_JOB}7", f"{site}::whatsapp-send:abc")
+        with patch.object(webhook, "get_queue", return_value=waiting), \
+                patch.object(webhook, "GIVE_WAY_CHECK_SECONDS", 0), patch("frappe.enqueue") as enqueue:
+            webhook.drain(None)
+        self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Received")  # left to the successor
+        self.assertEqual(enqueue.call_args.args[0], webhook.DRAIN)

@@ -21,7 +21,7 @@ from typing import Any
 import frappe
 from frappe import _
 from frappe.utils import add_days, add_to_date, cint, now_datetime
-from frappe.utils.background_jobs import is_job_enqueued
+from frappe.utils.background_jobs import get_queue, is_job_enqueued
 
 from voice_agent.conversations.service import lock_customer
 from voice_agent.integrations.webhook_inbox import store_once
@@ -42,7 +42,13 @@ from voice_agent.site_user import as_administrator
 EVENT = "WhatsApp Webhook Event"
 MAX_ATTEMPTS = 8
 DRAIN = "voice_agent.integrations.whatsapp.webhook.drain"
-DRAIN_SECONDS = 15  # then a new job goes on, behind whatever else was queued meanwhile (sends)
+DRAIN_JOB = "whatsapp-webhook-drain:"
+QUEUE = "short"
+# A drain gives way to other jobs waiting on its queue (a send, a read receipt): it looks every second,
+# and ends and queues its successor behind them. Otherwise it goes on for up to this long, since every
+# new job is a new process that imports ERPNext and this app again (about a second of a core).
+DRAIN_SECONDS = 120
+GIVE_WAY_CHECK_SECONDS = 1.0
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
 RETRY_AFTER_MIN = 2
 TRANSIENT_RETRIES = 3
@@ -100,7 +106,12 @@ def drain(event_name: str | None = None) -> None:
 
 def _drain() -> None:
     deadline = time.monotonic() + DRAIN_SECONDS
+    look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
     while time.monotonic() < deadline:
+        if time.monotonic() >= look_at_queue:
+            if _others_waiting():
+                break
+            look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
         name = _claim()
         if name:
             _process_isolated(name)
@@ -112,7 +123,12 @@ def _drain() -> None:
         if not name:
             return
         _process_isolated(name)
-    _enqueue_drain(None)  # out of time: the next job goes on
+    _enqueue_drain(None)  # out of time, or giving way: the next job goes on behind the others
+
+
+def _others_waiting() -> bool:
+    """Jobs other than drains waiting on the drain's queue (drains queued by deliveries do not count)."""
+    return any(DRAIN_JOB not in job_id for job_id in get_queue(QUEUE).get_job_ids())
 
 
 def _claim() -> str | None:
@@ -254,10 +270,10 @@ def _enqueue(event_name: str) -> None:
 
 
 def _enqueue_drain(event_name: str | None) -> None:
-    job_id = f"whatsapp-webhook-drain:{cint(frappe.cache.get(_key('drain-generation')))}"
+    job_id = f"{DRAIN_JOB}{cint(frappe.cache.get(_key('drain-generation')))}"
     if not frappe.flags.in_test and is_job_enqueued(job_id):
         return  # queued, or started without having moved the generation on: it drains this one too
-    frappe.enqueue(DRAIN, queue="short", event_name=event_name, job_id=job_id, deduplicate=True,
+    frappe.enqueue(DRAIN, queue=QUEUE, event_name=event_name, job_id=job_id, deduplicate=True,
                    enqueue_after_commit=True)
 
 
