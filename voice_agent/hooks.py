@@ -14,8 +14,12 @@ require_type_annotated_api_methods = True
 # Webhook events that failed (or whose job never ran) are processed again.
 scheduler_events = {
     "cron": {
-        # WhatsApp messages whose send is due (a retry, or a job that was lost) go out within a minute.
-        "* * * * *": ["voice_agent.integrations.whatsapp.outbound.send_due_messages"],
+        # WhatsApp messages whose send is due, and inbound files whose download is due (a retry, or a job
+        # that was lost), go within a minute.
+        "* * * * *": [
+            "voice_agent.integrations.whatsapp.outbound.send_due_messages",
+            "voice_agent.integrations.whatsapp.media.download_due",
+        ],
         "*/5 * * * *": [
             "voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events",
             "voice_agent.integrations.whatsapp.webhook.retry_failed_events",

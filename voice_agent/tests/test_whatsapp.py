@@ -16,7 +16,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import frappe
-from frappe.utils import now_datetime
+from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from voice_agent.api import whatsapp as api
 from voice_agent.integrations.whatsapp import media, outbound, template_sync, webhook
@@ -273,6 +273,38 @@ class TestWhatsApp(VoiceAgentTestCase):
         unreadable.reload()
         self.assertEqual(unreadable.media_state, "Failed")
         self.assertIn("cannot be read", unreadable.error_message)
+
+    def test_media_wait_out_a_graph_outage_and_one_job_fetches_them_all(self):
+        content = b"%PDF-1.4 delivery note"
+        seeded = self.fake.seed_media(content, "application/pdf")
+        self.inbound(hooks.document(self.customer, seeded.id, filename="note.pdf", sha256=hooks.sha256_b64(content)))
+        name = frappe.db.get_value("WhatsApp Message", {"media_id": seeded.id})
+        self.fake.set_mode("5xx")
+        with patch("frappe.publish_realtime"):
+            media.download_due()
+        state, attempts, due, error = frappe.db.get_value("WhatsApp Message", name, ["media_state", "attempts",
+                                                                                     "next_attempt_at", "error_message"])
+        self.assertEqual((state, attempts), ("Pending", 1))
+        self.assertGreater(get_datetime(due), now_datetime())
+        self.assertTrue(error)
+        self.fake.set_mode("ok")
+        with patch("frappe.publish_realtime"):
+            media.download_due()  # not due yet
+        self.assertEqual(frappe.db.get_value("WhatsApp Message", name, "media_state"), "Pending")
+        frappe.db.set_value("WhatsApp Message", name, "next_attempt_at", add_to_date(now_datetime(), minutes=-1))
+        with patch("frappe.publish_realtime"):
+            media.download_due()
+        self.assertEqual(frappe.db.get_value("WhatsApp Message", name, "media_state"), "Downloaded")
+        # A job is queued after a file's commit unless one is queued that has not started yet.
+        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:
+            frappe.cache.delete(media._queued_key())
+            media._ensure_drain()
+            media._ensure_drain()  # the first has not started: it will see this file too
+            self.assertEqual(enqueue.call_count, 1)
+            media.download_due()  # started: the next file needs a job of its own
+            media._ensure_drain()
+            self.assertEqual(enqueue.call_count, 2)
+            frappe.cache.delete(media._queued_key())
 
     def test_user_changed_number_moves_the_conversation(self):
         self.inbound(hooks.text(self.customer, "hello"))

@@ -11,6 +11,7 @@ from frappe import _
 
 from voice_agent.conversations.service import conversation_for_customer
 from voice_agent.integrations.whatsapp import payloads as p
+from voice_agent.integrations.whatsapp.media import queue_download
 from voice_agent.messaging.phones import InvalidPhoneNumber, from_wa_id
 from voice_agent.site_time import from_iso
 
@@ -54,8 +55,7 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
     else:
         conversation.save_activity()
     if doc.media_id:
-        frappe.enqueue("voice_agent.integrations.whatsapp.media.download", queue="long", message_name=doc.name,
-                       enqueue_after_commit=True, job_id=f"whatsapp-media:{doc.name}", deduplicate=True)
+        queue_download()
     conversation.publish("message", doc)
 
 

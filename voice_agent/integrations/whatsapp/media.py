@@ -1,27 +1,81 @@
 """Inbound media, fetched in a background job: Graph's media query, then the short-lived URL with the
 token, with a size limit per type and the SHA-256 Meta announced checked; kept as a private File on the
-message (only desk users who may see the conversation can open it)."""
+message (only desk users who may see the conversation can open it).
+
+One job downloads every pending file, rather than a job per file: each job is a new process that imports
+ERPNext and this app again (about a second of a core), which at busy times cost more than the webhooks'
+own work. A message queues a job after its commit unless one is queued that has not started yet (that
+one will see it); Meta being down leaves the file pending with a next attempt, and the scheduler looks
+every minute, so no file is forgotten."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import mimetypes
+import time
 
 import frappe
 from frappe import _
-from frappe.utils import flt
+from frappe.utils import add_to_date, flt, now_datetime
 
 from voice_agent.integrations.whatsapp.connect import graph_client, mark_token_expired
 from voice_agent.integrations.whatsapp.errors import ErrorKind
 from voice_agent.integrations.whatsapp.graph import MEDIA_LIMITS, GraphError, MediaRejected, media_kind
 
 MESSAGE = "WhatsApp Message"
+DRAIN = "voice_agent.integrations.whatsapp.media.download_due"
+DRAIN_SECONDS = 120
+MAX_ATTEMPTS = 8  # over about a day; Meta keeps a media id for weeks
+MAX_BACKOFF_MIN = 6 * 60
+
+
+def queue_download() -> None:
+    """A download job once the current transaction (which stored a message with media) has committed."""
+    frappe.db.after_commit.add(_ensure_drain)
+
+
+def _ensure_drain() -> None:
+    token = frappe.generate_hash(length=12)
+    # Set while a job is queued and not started; it expires in case that job is lost (the scheduler looks anyway).
+    if not frappe.flags.in_test and not frappe.cache.set(_queued_key(), token, nx=True, ex=600):
+        return
+    frappe.enqueue(DRAIN, queue="long", job_id=f"whatsapp-media-drain:{token}")
+
+
+def download_due() -> None:
+    """The download job (and the scheduler, every minute): every inbound file due, oldest first."""
+    frappe.cache.delete(_queued_key())  # from now on, a new file queues another job
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        name = _claim()
+        if not name:
+            return
+        try:
+            download(name)
+        except Exception:
+            frappe.db.rollback()
+            frappe.log_error(title=f"WhatsApp media of {name} failed")
+            _retry_later(name, _("The file could not be fetched; it is tried again later."))
+    _ensure_drain()  # out of time: the next job goes on
+
+
+def _claim() -> str | None:
+    rows = frappe.db.sql(f"""SELECT name FROM `tab{MESSAGE}` WHERE media_state = 'Pending' AND direction = 'Inbound'
+        AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY creation LIMIT 1 FOR UPDATE SKIP LOCKED""",
+                         now_datetime())
+    return rows[0][0] if rows else None
+
+
+def _queued_key() -> str:
+    return frappe.cache.make_key("whatsapp-media:drain-queued")
 
 
 def download(message_name: str) -> None:
-    message = frappe.get_doc(MESSAGE, message_name)
+    """One attempt at one message's file."""
+    message = frappe.get_doc(MESSAGE, message_name, for_update=True)
     if message.media_state not in ("Pending", "Failed") or not message.media_id:
+        frappe.db.commit()
         return
     account = frappe.get_cached_doc("WhatsApp Account", message.account)
     limit = _limit(message.mime_type)
@@ -36,8 +90,8 @@ def download(message_name: str) -> None:
     except GraphError as exc:
         if exc.kind is ErrorKind.AUTH_EXPIRED:
             mark_token_expired(account.name, exc.message)
-        if exc.retryable:
-            raise  # the job fails and RQ/the scheduler try again; the media id lives about 7 days
+        if exc.retryable or exc.kind is ErrorKind.AUTH_EXPIRED:
+            return _retry_later(message.name, exc.user_message)  # a new token lets it through
         return _done(message, "Failed", error=exc.user_message)
     if message.media_sha256 and not _sha256_matches(content, message.media_sha256):
         return _done(message, "Failed", error="The file's checksum does not match what WhatsApp announced.")
@@ -67,6 +121,16 @@ def _done(message, state: str, *, size: int | None = None, file_url: str | None 
     message.db_set(values)
     message.reload()
     frappe.get_doc("WhatsApp Conversation", message.conversation).publish("status", message)
+    frappe.db.commit()
+
+
+def _retry_later(message_name: str, error: str) -> None:
+    attempts = (frappe.db.get_value(MESSAGE, message_name, "attempts") or 0) + 1
+    if attempts >= MAX_ATTEMPTS:
+        return _done(frappe.get_doc(MESSAGE, message_name), "Failed", error=error)
+    frappe.db.set_value(MESSAGE, message_name, {
+        "media_state": "Pending", "attempts": attempts, "error_message": error,
+        "next_attempt_at": add_to_date(now_datetime(), minutes=min(2 ** attempts, MAX_BACKOFF_MIN))})
     frappe.db.commit()
 
 
