@@ -474,8 +474,15 @@ class TestWhatsApp(VoiceAgentTestCase):
                          customer.name)
 
     def test_users_see_the_conversations_of_their_numbers_and_assignments_only(self):
-        self.inbound(hooks.text(self.customer, "hello"))
+        with patch("frappe.publish_realtime") as publish:
+            self.inbound(hooks.text(self.customer, "hello"))
         name = self.conversation().name
+        # Pushed to the users who may see it, and to no room that anyone who may read the Lead joins.
+        pushes = [c.kwargs for c in publish.call_args_list if c.args[0] == "whatsapp_update"]
+        self.assertTrue(pushes)
+        self.assertTrue(all(set(p) == {"user", "after_commit"} for p in pushes), pushes)
+        self.assertIn(AGENT, {p["user"] for p in pushes})
+        self.assertNotIn(OTHER, {p["user"] for p in pushes})
         with as_user(AGENT):
             self.assertIn(name, frappe.get_list("WhatsApp Conversation", pluck="name"))
             self.assertTrue(api.get_messages(name)["messages"])

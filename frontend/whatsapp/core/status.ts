@@ -1,5 +1,5 @@
 // Delivery ticks and the merge of message snapshots: a message reaches the desk several times
-// (the send's answer, `whatsapp_update` pushes to the user and to the record's room, a page of
+// (the send's answer, `whatsapp_update` pushes to each user who may see it, a page of
 // history), in any order. The order of statuses is the server's (voice_agent/messaging/statuses.py):
 // a snapshot never takes a message back to an earlier status.
 import { __ } from "../../shared/i18n";

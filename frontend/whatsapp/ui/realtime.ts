@@ -1,6 +1,6 @@
-// `whatsapp_update` from Frappe's socket.io (frappe.realtime), to the users who may see the
-// conversation and to the party's document room: one update can arrive twice, which the views'
-// merges absorb.
+// `whatsapp_update` from Frappe's socket.io (frappe.realtime), to each user who may see the
+// conversation (never to a document room, which anyone who may read the record joins); the views'
+// merges absorb an update that arrives twice.
 import type { WhatsAppUpdate } from "../core/types";
 
 export const REALTIME_EVENT = "whatsapp_update";

@@ -111,11 +111,10 @@ class WhatsAppConversation(Document):
         payload = {"kind": kind, "conversation": self.view()}
         if message is not None:
             payload["message"] = message.view()
+        # Not to the party's document room: everyone who may read the Lead joins it, not only those who may
+        # see its conversations; the party's panel takes what concerns it from the user's own pushes.
         for user in users_who_see(self):
             frappe.publish_realtime(REALTIME_EVENT, payload, user=user, after_commit=True)
-        if self.party_doctype and self.party_name:
-            frappe.publish_realtime(REALTIME_EVENT, payload, doctype=self.party_doctype, docname=self.party_name,
-                                    after_commit=True)
 
 
 def conversation_key(account: str, wa_id: str) -> str:
