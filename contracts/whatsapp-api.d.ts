@@ -118,6 +118,8 @@ export type PartyConversations = {
   }[];
   /** The record's number in E.164, or null when it has none. */
   phone: string | null;
+  /** When asked for (`messages`): the newest messages of the first conversation, so that the panel opens in one round trip. */
+  latest_page?: MessagePage;
 };
 
 export type InboxPage = {

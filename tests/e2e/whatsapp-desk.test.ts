@@ -346,8 +346,9 @@ describe("WhatsApp desk: panel and inbox against the fake Frappe and the Graph f
     expect(await view.getByRole("button", { name: "Load earlier messages" }).count()).toBe(1);
     await view.locator(".va-wa-scroll").evaluate((el) => el.scrollTo({ top: 0 }));
     await poll(() => view.locator("li.va-wa-msg").count()).toBe(45);
+    // The newest 30 came with the record's conversation list (one round trip to open the panel).
+    expect(site.calls.filter((c) => c.method === "get_party_conversations" && c.args.party_name === "Cara Jones").map((c) => c.args.messages)).toEqual(["30"]);
     expect(site.calls.filter((c) => c.method === "get_messages" && c.args.conversation === conv.cara).map((c) => [c.args.before ?? null, c.args.limit])).toEqual([
-      [null, "30"],
       [site.messages(conv.cara as string)[15]?.name, "30"],
     ]);
     // What was on screen stays there: the first of the 30 is where it was, not pushed away.

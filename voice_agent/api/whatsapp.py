@@ -7,6 +7,7 @@ from typing import Any
 
 import frappe
 from frappe import _
+from frappe.utils import cint
 
 from voice_agent.conversations import service
 from voice_agent.conversations.access import conversation_for, is_manager, require_chat_user
@@ -46,9 +47,9 @@ def sync_templates(account: str) -> dict[str, int]:
 
 
 @frappe.whitelist(methods=["GET", "POST"])
-def get_party_conversations(party_doctype: str, party_name: str) -> dict[str, Any]:
+def get_party_conversations(party_doctype: str, party_name: str, messages: int = 0) -> dict[str, Any]:
     require_chat_user()
-    return service.party_conversations(party_doctype, party_name)
+    return service.party_conversations(party_doctype, party_name, messages=cint(messages))
 
 
 @frappe.whitelist(methods=["POST"])

@@ -82,7 +82,9 @@ def conversation_for_party(party_doctype: str, party_name: str, account: str) ->
     return doc
 
 
-def party_conversations(party_doctype: str, party_name: str) -> dict[str, Any]:
+def party_conversations(party_doctype: str, party_name: str, messages: int = 0) -> dict[str, Any]:
+    """The record's conversations, newest first; with `messages`, also that many of the first one's newest
+    messages (the panel opens in one round trip instead of two)."""
     reference = frappe.get_doc(party_doctype, party_name)
     if not reference.has_permission("read"):
         frappe.throw(_("You need read access to {0} {1}.").format(_(party_doctype), party_name), frappe.PermissionError)
@@ -94,11 +96,14 @@ def party_conversations(party_doctype: str, party_name: str) -> dict[str, Any]:
         names.update(frappe.get_list(CONVERSATION, filters={"phone": phone}, pluck="name", limit_page_length=20))
     conversations = [frappe.get_doc(CONVERSATION, n) for n in names]
     conversations.sort(key=lambda c: get_datetime(c.last_message_at or c.creation), reverse=True)
-    return {
+    answer = {
         "conversations": [c.view() for c in conversations],
         "accounts": usable_accounts(),
         "phone": phone,
     }
+    if messages > 0 and conversations:
+        answer["latest_page"] = message_page(conversations[0].name, limit=messages)
+    return answer
 
 
 def usable_accounts() -> list[dict[str, str]]:

@@ -538,6 +538,14 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertWhatsAppContract("PartyConversations", panel)
         self.assertEqual([c["name"] for c in panel["conversations"]], [conversation.name])
         self.assertEqual(panel["phone"], f"+{self.customer}")
+        self.assertNotIn("latest_page", panel)
+        # The panel opens in one round trip: the newest messages of the first conversation come along.
+        self.inbound(hooks.text(self.customer, "second"), hooks.text(self.customer, "third"))
+        with as_user(AGENT):
+            panel = api.get_party_conversations(conversation.party_doctype, conversation.party_name, messages="2")
+        self.assertWhatsAppContract("PartyConversations", panel)
+        self.assertEqual([m["text"] for m in panel["latest_page"]["messages"]], ["third", "second"])
+        self.assertTrue(panel["latest_page"]["has_more"])
 
     # --- personal data and records ---------------------------------------------------------------
 

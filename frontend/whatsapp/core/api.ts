@@ -26,7 +26,8 @@ export interface InboxQueryArgs {
 }
 
 export interface WhatsAppApi {
-  getPartyConversations(partyDoctype: string, partyName: string): Promise<PartyConversations>;
+  /** With `messages`, the first conversation's newest messages come along (`latest_page`). */
+  getPartyConversations(partyDoctype: string, partyName: string, messages?: number): Promise<PartyConversations>;
   startConversation(partyDoctype: string, partyName: string, account: string): Promise<Conversation>;
   getMessages(conversation: string, before?: string | null, limit?: number): Promise<MessagePage>;
   getInbox(query: InboxQueryArgs): Promise<InboxPage>;
@@ -51,7 +52,8 @@ function args(values: Record<string, unknown>): Record<string, unknown> {
 
 export function createWhatsAppApi(caller: MethodCaller = deskCaller(), upload: Uploader = uploadFile): WhatsAppApi {
   return {
-    getPartyConversations: (party_doctype, party_name) => caller.post(`${M}get_party_conversations`, { party_doctype, party_name }),
+    getPartyConversations: (party_doctype, party_name, messages) =>
+      caller.post(`${M}get_party_conversations`, args({ party_doctype, party_name, messages })),
     startConversation: (party_doctype, party_name, account) => caller.post(`${M}start_conversation`, { party_doctype, party_name, account }),
     getMessages: (conversation, before, limit) =>
       caller.post(`${M}get_messages`, args({ conversation, before: before ?? undefined, limit })),

@@ -6,7 +6,7 @@ import { MessageHistory } from "../core/history";
 import { conversationTitle, formatWaId } from "../core/inbox-state";
 import { ACCEPTED_TYPES, attachmentProblem } from "../core/media";
 import { formatBytes } from "../core/format";
-import type { Conversation, Message, WhatsAppUpdate } from "../core/types";
+import type { Conversation, Message, MessagePage, WhatsAppUpdate } from "../core/types";
 import { closedWindowText, nextWindowTick, windowState, windowText, type WindowState } from "../core/window";
 import { Dialog } from "./dialog";
 import { debounce, errorText, h, icon, rovingFocus, throttle, uid } from "./dom";
@@ -15,7 +15,8 @@ import { renderMessage, type MessageContext } from "./message-item";
 import { formUrl, userName } from "./realtime";
 import { TemplatePicker } from "./template-picker";
 
-const PAGE = 30;
+/** Messages per page of history. */
+export const PAGE = 30;
 const TYPING_EVERY_MS = 20_000;
 const NEAR_BOTTOM_PX = 80;
 const PARTY_DOCTYPES = ["Contact", "Lead", "Customer", "CRM Lead", "CRM Deal"];
@@ -33,6 +34,8 @@ export interface ConversationViewOptions {
   onConversation?(conversation: Conversation): void;
   /** Open the template picker at once when only a template can be sent (a conversation just started). */
   offerTemplate?: boolean;
+  /** The newest page, when it came with the conversation list: the first load asks nobody. */
+  firstPage?: MessagePage;
   /** Users to offer in "Assign to…" (those seen in the inbox). */
   knownUsers?(): string[];
 }
@@ -104,7 +107,9 @@ export class ConversationView {
     this.#ref("state").textContent = __("Loading messages…");
     this.#ref("state").hidden = false;
     try {
-      const page = await this.#opts.api.getMessages(this.#conversation.name, null, PAGE);
+      const first = this.#opts.firstPage;
+      this.#opts.firstPage = undefined; // a reload asks the server again
+      const page = first ?? (await this.#opts.api.getMessages(this.#conversation.name, null, PAGE));
       if (this.#destroyed) return;
       this.#setConversation(page.conversation, false);
       this.#history.addPage(page);

@@ -5,7 +5,7 @@ import { __ } from "../../shared/i18n";
 import type { WhatsAppApi } from "../core/api";
 import { formatWaId } from "../core/inbox-state";
 import type { Conversation, PartyConversations, WhatsAppUpdate } from "../core/types";
-import { ConversationView } from "./conversation-view";
+import { ConversationView, PAGE } from "./conversation-view";
 import { errorText, h, icon, uid } from "./dom";
 
 export interface PartyRef {
@@ -53,7 +53,7 @@ export class WhatsAppPanel {
     this.#state.hidden = false;
     this.#state.replaceChildren(__("Loading WhatsApp conversations…"));
     try {
-      this.#data = await this.#opts.api.getPartyConversations(this.#opts.party.doctype, this.#opts.party.name);
+      this.#data = await this.#opts.api.getPartyConversations(this.#opts.party.doctype, this.#opts.party.name, PAGE);
     } catch (error) {
       if (this.#destroyed) return;
       const retry = h("button", { type: "button", class: "btn btn-default btn-xs va-wa-btn" }, __("Try again"));
@@ -194,11 +194,13 @@ export class WhatsAppPanel {
     if (!view) {
       const conversation = this.#conversations.find((c) => c.name === name);
       if (!conversation) return;
+      const latest = this.#data?.latest_page;
       view = new ConversationView({
         api: this.#opts.api,
         conversation,
         me: this.#opts.me,
         offerTemplate,
+        firstPage: latest?.conversation.name === name ? latest : undefined,
         onConversation: (c) => this.#upsert(c),
       });
       view.root.setAttribute("role", "tabpanel");

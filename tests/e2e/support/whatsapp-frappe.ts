@@ -796,10 +796,12 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       const phone = await partyPhone(party);
       const list = [...conversations.values()].filter((c) => (c.party?.doctype === party.doctype && c.party.name === party.name) || (phone !== null && c.phone === phone));
       list.sort((a, b) => (b.last_message_at ?? b.creation) - (a.last_message_at ?? a.creation));
+      const messages = int(args.messages, 0);
       return {
         conversations: list.map(conversationView),
         accounts: [...accounts.values()].filter((a) => isManager(user) || a.members.includes(user)).map((a) => ({ name: a.name, title: a.title })),
         phone,
+        ...(messages > 0 && list[0] ? { latest_page: await endpoints.get_messages!({ conversation: list[0].name, limit: messages }, user) } : {}),
       };
     },
     async start_conversation(args, user) {
