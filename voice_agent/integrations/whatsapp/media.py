@@ -28,6 +28,7 @@ DRAIN = "voice_agent.integrations.whatsapp.media.download_due"
 DRAIN_SECONDS = 120
 MAX_ATTEMPTS = 8  # over about a day; Meta keeps a media id for weeks
 MAX_BACKOFF_MIN = 6 * 60
+QUEUED_FOR_SECONDS = 30
 
 
 def queue_download() -> None:
@@ -37,8 +38,10 @@ def queue_download() -> None:
 
 def _ensure_drain() -> None:
     token = frappe.generate_hash(length=12)
-    # Set while a job is queued and not started; it expires in case that job is lost (the scheduler looks anyway).
-    if not frappe.flags.in_test and not frappe.cache.set(_queued_key(), token, nx=True, ex=600):
+    # Set while a job is queued and has not started. It expires soon, in case that job is lost with a worker
+    # killed mid-job (then the scheduler's run may wait too, for RQ to give the job up): at worst a busy
+    # queue gets a second job, which finds nothing left.
+    if not frappe.flags.in_test and not frappe.cache.set(_queued_key(), token, nx=True, ex=QUEUED_FOR_SECONDS):
         return
     frappe.enqueue(DRAIN, queue="long", job_id=f"whatsapp-media-drain:{token}")
 
