@@ -52,15 +52,18 @@ Targets: tool p95 ≤ 100 ms, webhook ack p95 ≤ 50 ms, each ≤ 2× bare.
 {rest_note}"""
 
 
-def main() -> None:
-    report = json.loads((ROOT / "docs/benchmarks/frappe.json").read_text())
+def replace_section(heading: str, new: str) -> None:
+    """docs/benchmarks.md with the section under `heading` replaced by `new` (or added), the rest kept."""
     path = ROOT / "docs/benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    new = section(report)
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: new + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + new
     path.write_text(text)
     print(f"updated {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    replace_section(HEADING, section(json.loads((ROOT / "docs/benchmarks/frappe.json").read_text())))
 
 
 if __name__ == "__main__":

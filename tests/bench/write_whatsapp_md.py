@@ -8,9 +8,10 @@ section as it is.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
+
+from tests.bench.write_benchmarks_md import replace_section
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADING = "## WhatsApp messaging"
@@ -170,14 +171,7 @@ Raw figures: `docs/benchmarks/whatsapp.json`."""]
 
 
 def main() -> None:
-    report = json.loads((ROOT / "docs/benchmarks/whatsapp.json").read_text())
-    path = ROOT / "docs/benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    new = section(report)
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: new + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + new
-    path.write_text(text)
-    print(f"updated {path.relative_to(ROOT)}")
+    replace_section(HEADING, section(json.loads((ROOT / "docs/benchmarks/whatsapp.json").read_text())))
 
 
 if __name__ == "__main__":
