@@ -680,7 +680,8 @@ def cmd_profile(args: argparse.Namespace) -> None:
         bodies = [webhook_body(traffic.batch(size), traffic.names).decode() for _ in range(args.events)]
         # Once without the profiler (time and CPU per event), once under it (where the time goes).
         plain = site("profile", {"account": ACCOUNT, "bodies": bodies[: args.events // 2], "cprofile": False})
-        result = site("profile", {"account": ACCOUNT, "bodies": bodies[args.events // 2:], "top": args.top})
+        result = site("profile", {"account": ACCOUNT, "bodies": bodies[args.events // 2:], "top": args.top,
+                                  "sort": args.sort, "callers": args.callers})
         wait_media()  # they run on the worker against this fake
     finally:
         fake.stop()
@@ -799,6 +800,8 @@ def main() -> None:
         p.add_argument("--events", type=int, default=40)
         p.add_argument("--top", type=int, default=45)
         p.add_argument("--queries", action="store_true", help="profile: print the last event's SQL statements")
+        p.add_argument("--sort", default="cumulative", help="profile: pstats order (cumulative, tottime)")
+        p.add_argument("--callers", nargs="*", default=[], help="profile: who calls these functions")
         p.add_argument("--section", default=name, help="where in docs/benchmarks/whatsapp.json (ingest)")
         p.set_defaults(fn=fn)
     p = sub.add_parser("browser-setup")

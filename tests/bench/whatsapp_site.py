@@ -195,7 +195,10 @@ def profile(args: dict[str, Any]) -> dict[str, Any]:
     frappe.db.sql = sql
     out = io.StringIO()
     if args.get("cprofile", True):
-        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(int(args.get("top", 45)))
+        stats = pstats.Stats(prof, stream=out).sort_stats(args.get("sort", "cumulative"))
+        stats.print_stats(int(args.get("top", 45)))
+        for name in args.get("callers") or ():
+            stats.print_callers(name)
     return {"events": len(per_event), "seconds": round(total, 3), "ms_per_event": [round(x, 1) for x in per_event],
             "cpu_ms_per_event": [round(x, 1) for x in cpu_event],
             "queries_per_event": round(queries["n"] / max(1, len(per_event)), 1), "stats": out.getvalue(),
