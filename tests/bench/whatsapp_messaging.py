@@ -681,7 +681,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
         # Once without the profiler (time and CPU per event), once under it (where the time goes).
         plain = site("profile", {"account": ACCOUNT, "bodies": bodies[: args.events // 2], "cprofile": False})
         result = site("profile", {"account": ACCOUNT, "bodies": bodies[args.events // 2:], "top": args.top,
-                                  "sort": args.sort, "callers": args.callers})
+                                  "sort": args.sort, "callers": args.callers, "drain": args.through_drain})
         wait_media()  # they run on the worker against this fake
     finally:
         fake.stop()
@@ -801,6 +801,7 @@ def main() -> None:
         p.add_argument("--top", type=int, default=45)
         p.add_argument("--queries", action="store_true", help="profile: print the last event's SQL statements")
         p.add_argument("--sort", default="cumulative", help="profile: pstats order (cumulative, tottime)")
+        p.add_argument("--through-drain", action="store_true", help="profile: the second half through one drain job")
         p.add_argument("--callers", nargs="*", default=[], help="profile: who calls these functions")
         p.add_argument("--section", default=name, help="where in docs/benchmarks/whatsapp.json (ingest)")
         p.set_defaults(fn=fn)

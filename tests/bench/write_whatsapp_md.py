@@ -53,6 +53,7 @@ and removes what it made at the end (row counts before and after are in the JSON
 ```sh
 .venv/bin/python -m tests.bench.whatsapp_messaging ack            # webhook acknowledgement
 .venv/bin/python -m tests.bench.whatsapp_messaging ingest --known 1000 --unknown 100 --warm --extra-workers 1
+.venv/bin/python -m tests.bench.whatsapp_messaging ingest --known 1000 --unknown 0 --warm --extra-workers 1 --section ingest_returning
 .venv/bin/python -m tests.bench.whatsapp_messaging ingest --extra-workers 1 --section ingest_first_contact
 .venv/bin/python -m tests.bench.whatsapp_messaging profile        # the webhook job under cProfile
 node tests/bench/whatsapp-panel.ts                                # Chromium: send, receive, 5,000 messages
@@ -71,7 +72,10 @@ Raw figures: `docs/benchmarks/whatsapp.json`."""]
                     f"{pct(ack['results']['bare_get_logged_user_after'])} | reference |")
     ingest = report.get("ingest")
     first = report.get("ingest_first_contact")
-    for run, what in ((ingest, "a busy number's minute"), (first, "a minute of first contacts only")):
+    returning = report.get("ingest_returning")
+    runs = ((ingest, "a busy number's minute"), (returning, "a minute of returning customers only"),
+            (first, "a minute of first contacts only"))
+    for run, what in runs:
         if not run:
             continue
         r, v = run["result"], run["verdict"]
@@ -112,7 +116,8 @@ Raw figures: `docs/benchmarks/whatsapp.json`."""]
                   f"{ack['requests_each']} sequential signed POSTs, each one text message with its own wamid from "
                   "20 customer numbers, between two runs of the same number of bare calls (the worse bare p95 is the "
                   "reference, as in \"Frappe endpoints\" above); the RQ worker processes the events meanwhile."]
-    for run, what in ((ingest, "Ingest, a busy number's minute"), (first, "Ingest, first contacts only")):
+    for run, what in ((ingest, "Ingest, a busy number's minute"), (returning, "Ingest, returning customers only"),
+                      (first, "Ingest, first contacts only")):
         if not run:
             continue
         r, p = run["result"], run["parameters"]
