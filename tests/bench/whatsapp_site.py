@@ -260,6 +260,8 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     frappe.db.delete("ToDo", {"reference_type": "WhatsApp Conversation", "reference_name": ("in", conversations or [""])})
     for chunk in _chunks(messages, 2000):
         frappe.db.delete("WhatsApp Message", {"name": ("in", chunk)})
+        # "Attachment" / "Attachment Removed" lines Frappe wrote on the messages for their files.
+        frappe.db.delete("Comment", {"reference_doctype": "WhatsApp Message", "reference_name": ("in", chunk)})
     done["messages"] = len(messages)
     for chunk in _chunks(conversations, 2000):
         frappe.db.delete("Version", {"ref_doctype": "WhatsApp Conversation", "docname": ("in", chunk)})

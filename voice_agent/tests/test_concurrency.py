@@ -38,7 +38,7 @@ WEBHOOK_SECRET = "concurrency-webhook-secret"
 TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"
 COUNTED = ("Voice Session", "Voice Interaction", "Voice Webhook Event", "Voice Agent Profile", "Customer",
            "Contact", "Sales Order", "Item", "Item Price", "Lead", "WhatsApp Account", "WhatsApp Conversation",
-           "WhatsApp Message", "WhatsApp Webhook Event", "ToDo")
+           "WhatsApp Message", "WhatsApp Webhook Event", "ToDo", "Comment", "Deleted Document")
 
 
 def _live_sessions() -> int:
