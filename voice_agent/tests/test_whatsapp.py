@@ -483,6 +483,9 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertTrue(all(set(p) == {"user", "after_commit"} for p in pushes), pushes)
         self.assertIn(AGENT, {p["user"] for p in pushes})
         self.assertNotIn(OTHER, {p["user"] for p in pushes})
+        # The message itself is not announced to every desk user on the site (Frappe's list_update).
+        self.assertEqual([c.args[0] for c in publish.call_args_list
+                          if c.args[0] in ("doc_update", "list_update") and c.args[1].get("doctype") == "WhatsApp Message"], [])
         with as_user(AGENT):
             self.assertIn(name, frappe.get_list("WhatsApp Conversation", pluck="name"))
             self.assertTrue(api.get_messages(name)["messages"])

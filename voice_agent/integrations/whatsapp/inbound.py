@@ -44,6 +44,9 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
         _move_conversation(conversation, message.body.new_wa_id)
     doc = frappe.get_doc(values)
     doc.flags.ignore_links = True  # the conversation, account and party just read, under the customer's lock
+    # The desk learns of it from the conversation's push below; Frappe's own doc_update (to a message form
+    # nobody has open) and list_update (to every desk user on the site) were two of a message's seven emits.
+    doc.flags.notify_update = False
     try:
         doc.insert(ignore_permissions=True)
     except frappe.DuplicateEntryError:
