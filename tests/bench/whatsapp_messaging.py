@@ -130,7 +130,18 @@ def set_up() -> dict[str, Any]:
             "rq_workers": len(workers), "rq_worker_queues": queues, "cpus": os.cpu_count()}
 
 
+CURVE_POINTS = 600  # a message each would make the JSON some 600 KB; the picture needs no more
+
+
+def thin(points: list[Any], most: int = CURVE_POINTS) -> list[Any]:
+    step = -(-len(points) // most) if points else 1
+    return points[::step]
+
+
 def merge_report(section: str, data: dict[str, Any]) -> None:
+    result = data.get("result")
+    if isinstance(result, dict) and isinstance(result.get("lag_curve"), list):
+        result["lag_curve"] = thin(result["lag_curve"])
     report = json.loads(OUT.read_text()) if OUT.exists() else {}
     report.setdefault("site", SITE)
     report["targets"] = TARGETS
