@@ -26,7 +26,7 @@ from voice_agent.integrations.whatsapp.graph import MEDIA_LIMITS, GraphError, Me
 MESSAGE = "WhatsApp Message"
 DRAIN = "voice_agent.integrations.whatsapp.media.download_due"
 DRAIN_SECONDS = 120
-MAX_ATTEMPTS = 8  # over about a day; Meta keeps a media id for weeks
+MAX_ATTEMPTS = 8  # over about four hours (2, 4, … 128 minutes apart); Meta keeps a media id for weeks
 MAX_BACKOFF_MIN = 6 * 60
 QUEUED_FOR_SECONDS = 30
 
