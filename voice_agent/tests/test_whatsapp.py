@@ -317,6 +317,15 @@ class TestWhatsApp(VoiceAgentTestCase):
             self.assertEqual(enqueue.call_count, 2)
             frappe.cache.delete(media._queued_key())
 
+    def test_the_scheduler_retries_a_failed_event_a_bounded_number_of_times(self):
+        name = self.queued(self.batch(hooks.text(self.customer, "hello")))
+        frappe.db.set_value(webhook.EVENT, name, "payload", "{not json", update_modified=False)
+        for attempt in (1, 2):
+            frappe.db.set_value(webhook.EVENT, name, "modified", add_to_date(now_datetime(), minutes=-10),
+                                update_modified=False)
+            webhook.retry_failed_events()
+            self.assertEqual(frappe.db.get_value(webhook.EVENT, name, ["status", "attempts"]), ("Failed", attempt))
+
     def test_user_changed_number_moves_the_conversation(self):
         self.inbound(hooks.text(self.customer, "hello"))
         before = self.conversation().name

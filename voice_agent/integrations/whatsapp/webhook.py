@@ -207,15 +207,13 @@ def _process(event_name: str) -> None:
 def retry_failed_events() -> None:
     """Scheduler: events that failed, or whose job never ran, are processed again (it is idempotent)."""
     stale = add_to_date(now_datetime(), minutes=-RETRY_AFTER_MIN)
-    for name in frappe.get_all(EVENT, filters={"status": ("in", ("Received", "Failed")),
-                                               "attempts": ("<", MAX_ATTEMPTS), "modified": ("<", stale)},
-                               pluck="name", order_by="creation asc", limit_page_length=200):
-        try:
-            process_event(name)
-        except Exception:
-            frappe.db.rollback()
-            frappe.db.set_value(EVENT, name, {"status": "Failed", "error": frappe.get_traceback()[-4000:]})
-            frappe.db.commit()
+    read_committed()
+    names = frappe.get_all(EVENT, filters={"status": ("in", ("Received", "Failed")), "attempts": ("<", MAX_ATTEMPTS),
+                                           "modified": ("<", stale)},
+                           pluck="name", order_by="creation asc", limit_page_length=200)
+    with as_administrator():
+        for name in names:
+            _process_isolated(name)  # as the drain does: a failure counts an attempt, so retries end
 
 
 def delete_old_events() -> None:
