@@ -25,19 +25,32 @@ class LockTimeout(frappe.ValidationError):
 
 
 def transaction_lock(key: str, timeout_sec: int = 10) -> None:
-    name = "va:" + hashlib.sha1(key.encode()).hexdigest()  # MariaDB lock names are at most 64 characters
+    transaction_locks([key], timeout_sec)
+
+
+def transaction_locks(keys: list[str] | set[str], timeout_sec: int = 10) -> None:
+    """Several locks in one round trip, taken in a fixed order (two callers that share keys cannot each
+    hold one the other waits for)."""
+    names = sorted({"va:" + hashlib.sha1(key.encode()).hexdigest() for key in keys})  # MariaDB: at most 64 chars
+    if not names:
+        return
     if frappe.db.db_type == "postgres":
         frappe.db.sql("SET LOCAL lock_timeout = %s", (f"{int(timeout_sec)}s",))
-        # Released by PostgreSQL itself at the end of the transaction.
-        frappe.db.sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+        for name in names:  # released by PostgreSQL itself at the end of the transaction
+            frappe.db.sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
         return
-    acquired = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, timeout_sec))[0][0]
-    if acquired != 1:
-        frappe.throw(_("The server is busy with the same request; please try again."), LockTimeout)
+    # MariaDB evaluates the select list left to right: each GET_LOCK waits in turn, in sorted order.
+    acquired = frappe.db.sql("SELECT " + ", ".join(["GET_LOCK(%s, %s)"] * len(names)),
+                             [v for name in names for v in (name, timeout_sec)])[0]
+    held = [name for name, got in zip(names, acquired, strict=True) if got == 1]
 
     def release() -> None:
-        frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
+        if held:
+            frappe.db.sql("SELECT " + ", ".join(["RELEASE_LOCK(%s)"] * len(held)), held)
 
+    if len(held) < len(names):
+        release()
+        frappe.throw(_("The server is busy with the same request; please try again."), LockTimeout)
     frappe.db.after_commit.add(release)
     frappe.db.after_rollback.add(release)
 

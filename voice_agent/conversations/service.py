@@ -18,7 +18,7 @@ from voice_agent.conversations.access import (
     is_manager,
     team_accounts,
 )
-from voice_agent.locks import transaction_lock
+from voice_agent.locks import transaction_locks
 from voice_agent.messaging.phones import InvalidPhoneNumber, from_wa_id, to_e164, to_wa_id
 from voice_agent.voice_agent.doctype.whatsapp_conversation.whatsapp_conversation import conversation_key
 
@@ -29,17 +29,21 @@ INBOX_FILTERS = ("all", "unread", "mine", "unassigned")
 
 def lock_customer(account: str, wa_id: str) -> None:
     """Everything that changes one customer's conversation of one number runs one at a time."""
-    transaction_lock(f"whatsapp-conversation:{conversation_key(account, wa_id)}")
+    lock_customers([(account, wa_id)])
+
+
+def lock_customers(customers: list[tuple[str, str]] | set[tuple[str, str]]) -> None:
+    transaction_locks({f"whatsapp-conversation:{conversation_key(account, wa_id)}" for account, wa_id in customers})
 
 
 def conversation_for_customer(account: str, wa_id: str, *, user_id: str | None = None,
                               profile_name: str | None = None) -> Any:
     """The conversation of this customer on this number, created (and linked to its party, a new Lead
     for an unknown number) on first contact. The caller holds lock_customer(account, wa_id)."""
-    name = frappe.db.get_value(CONVERSATION, {"conversation_key": conversation_key(account, wa_id)}, "name",
-                               for_update=True)
-    if name:
-        doc = frappe.get_doc(CONVERSATION, name)
+    row = frappe.db.get_value(CONVERSATION, {"conversation_key": conversation_key(account, wa_id)}, "*",
+                              as_dict=True, for_update=True, order_by=None)
+    if row:
+        doc = frappe.get_doc({**row, "doctype": CONVERSATION})  # one locking read, not a second to load it
         if profile_name and profile_name != doc.profile_name:
             doc.profile_name = profile_name[:140]
         if user_id and not doc.user_id:

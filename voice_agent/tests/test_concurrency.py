@@ -9,6 +9,7 @@ tests assert that the site is left with as many rows as it had.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -18,7 +19,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_to_date, now_datetime
 
-from voice_agent import parties
+from voice_agent import locks, parties
 from voice_agent.api import business_logic, voice_processor, webhook_handlers
 from voice_agent.integrations.whatsapp import webhook as whatsapp_webhook
 from voice_agent.tests.utils import (
@@ -39,6 +40,11 @@ TOOL_SECRET_HEADER = "X-Voice-Agent-Tool-Secret"
 COUNTED = ("Voice Session", "Voice Interaction", "Voice Webhook Event", "Voice Agent Profile", "Customer",
            "Contact", "Sales Order", "Item", "Item Price", "Lead", "WhatsApp Account", "WhatsApp Conversation",
            "WhatsApp Message", "WhatsApp Webhook Event", "ToDo", "Comment", "Deleted Document")
+
+
+def _lock_is_free(key: str) -> bool:
+    name = "va:" + hashlib.sha1(key.encode()).hexdigest()
+    return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (name,))[0][0] == 1
 
 
 def _live_sessions() -> int:
@@ -207,6 +213,28 @@ class TestConcurrency(FrappeTestCase):
         self.assertEqual([o.error for o in outcomes], [None, None])
         self.assertEqual(outcomes[1].value, source)
         self.assertEqual(order, ["found", "holder committed"])
+
+    def test_locks_taken_together_are_all_or_nothing(self):
+        """transaction_locks takes a batch's locks in one statement: when one is held elsewhere, the caller
+        gets a clear error and keeps none of the others (a customer of the batch stays free)."""
+        held_elsewhere, free = f"lock-test-{uuid.uuid4().hex}", f"lock-test-{uuid.uuid4().hex}"
+
+        def job(index: int) -> bool:
+            if index == 0:
+                locks.transaction_lock(held_elsewhere)
+                frappe.db.sql("SELECT SLEEP(2.5)")
+                return True
+            frappe.db.sql("SELECT SLEEP(0.3)")
+            try:
+                locks.transaction_locks([free, held_elsewhere], timeout_sec=1)
+            except locks.LockTimeout:
+                return _lock_is_free(free)  # asked in the same connection, which took it if anyone did
+            return False
+
+        outcomes = run_concurrently(job, 2, user="Administrator")
+        self.assertEqual([o.error for o in outcomes], [None, None])
+        self.assertEqual(outcomes[1].value, True)
+        self.assertTrue(_lock_is_free(held_elsewhere) and _lock_is_free(free))
 
     # --- WhatsApp ------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from frappe import _
 from frappe.utils import add_days, add_to_date, cint, now_datetime
 from frappe.utils.background_jobs import get_queue, is_job_enqueued
 
-from voice_agent.conversations.service import lock_customer
+from voice_agent.conversations.service import lock_customers
 from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.integrations.whatsapp.connect import account_for_phone_number, verify_tokens, webhook_secrets
@@ -184,9 +184,8 @@ def _process(event_name: str) -> None:
         changes.append((account, parsed))
     # Every customer of the batch is locked before any is changed, in one order: two jobs whose batches
     # share two customers would otherwise each hold one and wait for the other until the lock times out.
-    for account, wa_id in sorted({(account, m.from_wa_id or m.from_user_id) for account, parsed in changes
-                                  for m in parsed.messages if m.from_wa_id or m.from_user_id}):
-        lock_customer(account, wa_id)
+    lock_customers({(account, m.from_wa_id or m.from_user_id) for account, parsed in changes
+                    for m in parsed.messages if m.from_wa_id or m.from_user_id})
     for account, parsed in changes:
         notes += [f"{item.kind} {item.index}: {item.reason}" for item in parsed.malformed]
         for message in parsed.messages:
@@ -198,9 +197,11 @@ def _process(event_name: str) -> None:
         for error in parsed.errors:
             frappe.db.set_value("WhatsApp Account", account, "last_error",
                                 f"{error.code}: {error.title or error.message}"[:1000], update_modified=False)
-    record.db_set({"status": "Failed" if failures else "Processed", "attempts": (record.attempts or 0) + 1,
-                   "items": items, "processed_at": now_datetime(),
-                   "error": "\n".join(failures + notes)[-4000:] or None})
+    # Not record.db_set: it reads the whole record again first (the payload included) for change hooks
+    # this doctype does not have.
+    frappe.db.set_value(EVENT, record.name, {
+        "status": "Failed" if failures else "Processed", "attempts": (record.attempts or 0) + 1,
+        "items": items, "processed_at": now_datetime(), "error": "\n".join(failures + notes)[-4000:] or None})
     frappe.db.commit()
 
 
