@@ -29,6 +29,7 @@ PURE = [
     "voice_agent.integrations.whatsapp.signature",
     "voice_agent.integrations.whatsapp.payloads",
     "voice_agent.integrations.whatsapp.templates",
+    "voice_agent.integrations.llm",
 ]
 
 
