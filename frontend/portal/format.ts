@@ -1,11 +1,7 @@
-/** 0 → "0:00", 75 → "1:15", 3700 → "1:01:40". */
-export function formatClock(totalSeconds: number): string {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  const seconds = String(s % 60).padStart(2, "0");
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
-}
+import { formatDuration } from "../shared/duration";
+
+/** 0 → "0:00", 75 → "1:15", 3700 → "1:01:40": the app's one duration format (shared/duration.ts). */
+export const formatClock = formatDuration;
 
 /** Text for the timer: elapsed and the time left before the call is cut. */
 export function describeTime(elapsedSec: number, maxDurationSec: number): { text: string; label: string; nearEnd: boolean } {

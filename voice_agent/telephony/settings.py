@@ -18,6 +18,32 @@ def callable_doctypes() -> list[str]:
     return [dt for dt in frappe.get_hooks("voice_agent_callable_doctypes") if frappe.db.exists("DocType", dt)]
 
 
+def unreadable_doctypes(user: str | None = None) -> list[str]:
+    """The callable doctypes `user` may not read. Calling a record needs read access to it: without it
+    the desk cannot open the record (Frappe answers "No permission for Page") and shows no Call button."""
+    return [dt for dt in callable_doctypes() if not frappe.has_permission(dt, "read", user=user)]
+
+
+def missing_read_access_message(doctypes: list[str]) -> str:
+    names = ", ".join(_(dt) for dt in doctypes)
+    return _(
+        "Calling a record needs read access to it, and your roles do not give read access to {0}: you can "
+        "neither open these records nor call them. Ask your System Manager for a role that can read {0}."
+    ).format(names)
+
+
+def reference_access_message(doctype: str | None, name: str | None) -> str | None:
+    """Why the record a call was made from does not open for the session user, if it does not."""
+    if not doctype or not name or not frappe.db.exists(doctype, name):
+        return None
+    if frappe.has_permission(doctype, "read", doc=name):
+        return None
+    return _(
+        "You cannot open {0} {1}, the record this call was made from, nor call it again: your roles do not "
+        "give you read access to it. Ask your System Manager for a role that can read {0}."
+    ).format(_(doctype), name)
+
+
 def enabled_settings() -> Any:
     settings = frappe.get_cached_doc(SETTINGS)
     if not settings.enabled:
@@ -64,7 +90,9 @@ def boot_session(bootinfo: Any) -> None:
     """What the desk's Call buttons need to know before loading anything (hooks: boot_session)."""
     if frappe.session.user == "Guest":
         return
+    unreadable = unreadable_doctypes()
     bootinfo.voice_agent = {
         "callable_doctypes": callable_doctypes(),
         "caller_roles": list(CALLER_ROLES),
+        "missing_read_access": missing_read_access_message(unreadable) if unreadable else None,
     }

@@ -7,6 +7,7 @@ from typing import Any
 import frappe
 from frappe import _
 
+from voice_agent.calling.display import format_duration
 from voice_agent.telephony.settings import callable_doctypes
 
 
@@ -45,18 +46,10 @@ def _timeline_html(call: Any) -> str:
         f"<b>{escape(_(call.state))}</b>" + (f" ({escape(_(call.end_reason))})" if call.end_reason else ""),
     ]
     if call.talk_duration:
-        parts.append(escape(_("talk {0}").format(_format_seconds(call.talk_duration))))
+        parts.append(escape(_("talk {0}").format(format_duration(call.talk_duration))))
     elif call.ring_duration:
-        parts.append(escape(_("rang {0}").format(_format_seconds(call.ring_duration))))
+        parts.append(escape(_("rang {0}").format(format_duration(call.ring_duration))))
     if call.quality_label:
         parts.append(escape(_("quality {0} (MOS {1})").format(_(call.quality_label), call.mos)))
     return " · ".join(parts)
 
-
-def _format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds or 0))
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else f"{seconds // 60}:{seconds % 60:02d}"
-    )

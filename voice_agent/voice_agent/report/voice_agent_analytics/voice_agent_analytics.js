@@ -21,4 +21,18 @@ frappe.query_reports["Voice Agent Analytics"] = {
 			options: "Voice Agent Profile",
 		},
 	],
+	formatter(value, row, column, data, default_formatter) {
+		// The last row is the period's total (computed from its counts, see voice_agent_analytics.py).
+		if (data && data.is_total_row) {
+			const text =
+				column.fieldname === "profile"
+					? frappe.utils.escape_html(value)
+					: default_formatter(value, row, column, data);
+			return `<b>${text}</b>`;
+		}
+		if (column.fieldname === "profile" && !value) {
+			return `<span class="text-muted">${__("No profile")}</span>`;
+		}
+		return default_formatter(value, row, column, data);
+	},
 };
