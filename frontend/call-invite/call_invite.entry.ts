@@ -1,4 +1,5 @@
 // Bundle of the public invite page voice_agent/www/call/index.html.
+import "./invite.css";
 import { mountInvitePage } from "./invite-page";
 import type { MediaCounters } from "../calling/call-session";
 

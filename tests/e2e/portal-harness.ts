@@ -1,6 +1,6 @@
 /// <reference types="node" />
 // Serves what Frappe would for the /voice-agent page: the real www/voice-agent/index.html
-// (its `{{ name|e }}` fields filled in, any other Jinja refused so the template cannot drift),
+// (rendered by support/page-template, which refuses Jinja it does not know so the template cannot drift),
 // the built bundles, and the voice_processor endpoints with their contract shapes and error modes.
 // create_session asks the python fake Ultravox for a real call, so join_url is its join socket.
 import { build } from "esbuild";
@@ -10,13 +10,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BRAND_LOGO_SVG, BRAND_LOGO_URL, escapeHtml, renderPage } from "./support/page-template";
+
+export { escapeHtml };
 
 export const ROOT = process.env.VA_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
 const DIST = join(ROOT, "voice_agent/public/dist");
-const TEMPLATE = join(ROOT, "voice_agent/www/voice-agent/index.html");
+const TEMPLATE = "voice_agent/www/voice-agent/index.html";
 const METHOD = "/api/method/voice_agent.api.voice_processor.";
 
-export const PROFILES = [
+export type HarnessProfile = { name: string; title: string; use_case: string; description: string; greeting: string };
+
+export const PROFILES: readonly HarnessProfile[] = [
   { name: "VAP-0001", title: "Book an appointment", use_case: "appointment", description: "Find a free slot and book a visit.", greeting: "Hello!" },
   { name: "VAP-0002", title: "Order food", use_case: "restaurant_order", description: "Order from our menu for pickup or delivery.", greeting: "Hi!" },
   { name: "VAP-0003", title: "Get support", use_case: "support", description: "Tell us what went wrong and we open a ticket.", greeting: "Hey!" },
@@ -36,20 +41,6 @@ const ERRORS: Record<Exclude<SessionMode, "ok">, { exc_type: string; message: st
 export interface RecordedCall {
   method: string;
   args: Record<string, unknown>;
-}
-
-export function escapeHtml(value: string): string {
-  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&#34;").replace(/'/g, "&#39;");
-}
-
-export function renderTemplate(source: string, context: Record<string, string>): string {
-  const html = source.replace(/\{\{\s*(\w+)\|e\s*\}\}/g, (_, name: string) => {
-    const value = context[name];
-    if (value === undefined) throw new Error(`index.html uses {{ ${name} }} which the harness does not provide`);
-    return escapeHtml(value);
-  });
-  if (/\{\{|\{%/.test(html)) throw new Error("index.html uses Jinja beyond {{ name|e }}: extend the harness renderer");
-  return html;
 }
 
 export async function freePort(): Promise<number> {
@@ -122,14 +113,18 @@ export interface FakeSite {
   /** create_session waits this long before answering (a slow Frappe). */
   createDelayMs: number;
   calls: RecordedCall[];
+  /** What get_public_profiles (and the page's config) answers; PROFILES unless a test changes it. */
+  profiles: readonly HarnessProfile[];
   callsTo(method: string): RecordedCall[];
   stop(): Promise<void>;
 }
 
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json", ".txt": "text/plain" };
 
+/** The company the fake site speaks for, with a logo at a public file's address. */
+export const SITE_BRAND = { brand: "Voice Test Co", brand_logo: BRAND_LOGO_URL, brand_icon: BRAND_LOGO_URL };
+
 export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: string[] = []): Promise<FakeSite> {
-  const template = await readFile(TEMPLATE, "utf8");
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const embedderOrigin = `http://localhost:${port}`;
@@ -141,6 +136,7 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
     maxDurationSec: 300,
     createDelayMs: 0,
     calls: [],
+    profiles: PROFILES,
     callsTo: (m) => site.calls.filter((c) => c.method === m),
     stop: async () => new Promise((r) => server.close(() => r())),
   };
@@ -148,7 +144,7 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
   async function createSession(args: Record<string, unknown>, res: ServerResponse): Promise<void> {
     if (site.createDelayMs > 0) await new Promise((r) => setTimeout(r, site.createDelayMs));
     if (site.mode !== "ok") return frappeError(res, Number(site.mode), ERRORS[site.mode]);
-    const profile = PROFILES.find((p) => p.name === args.profile);
+    const profile = site.profiles.find((p) => p.name === args.profile);
     if (!profile) return frappeError(res, 417, { exc_type: "ValidationError", message: `Voice Agent Profile ${String(args.profile)} is not available` });
     const created = await fetch(`${ultravoxUrl}/api/calls`, {
       method: "POST",
@@ -176,11 +172,11 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
       return;
     }
     if (req.method === "GET" && (url.pathname === "/voice-agent" || url.pathname === "/voice-agent-live")) {
-      const config = { profiles: PROFILES, allowedOrigins: [embedderOrigin, ...extraAllowedOrigins], siteName: "Voice Test Co", csrfToken: "" };
-      const html = renderTemplate(template, {
+      const config = { profiles: site.profiles, allowedOrigins: [embedderOrigin, ...extraAllowedOrigins], siteName: SITE_BRAND.brand, csrfToken: "" };
+      const html = renderPage(ROOT, TEMPLATE, {
+        ...SITE_BRAND,
         lang: "en",
-        title: "Talk to our assistant",
-        brand: config.siteName,
+        title: `Talk to our assistant – ${SITE_BRAND.brand}`,
         asset_version: "e2e",
         config_json: JSON.stringify(config),
       });
@@ -190,6 +186,10 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
       res
         .writeHead(200, { "Content-Type": "text/html; charset=utf-8" })
         .end(live ? html.replace(bundle, '<script src="/voice-agent-live.js"></script>') : html);
+      return;
+    }
+    if (req.method === "GET" && url.pathname === BRAND_LOGO_URL) {
+      res.writeHead(200, { "Content-Type": "image/svg+xml" }).end(BRAND_LOGO_SVG);
       return;
     }
     if (req.method === "GET" && url.pathname.startsWith("/assets/voice_agent/dist/")) {
@@ -218,7 +218,7 @@ export async function startFakeSite(ultravoxUrl: string, extraAllowedOrigins: st
         }
         return json(res, 200, { message: { ok: true } });
       }
-      if (method === "get_public_profiles") return json(res, 200, { message: PROFILES });
+      if (method === "get_public_profiles") return json(res, 200, { message: site.profiles });
     }
     res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
   }

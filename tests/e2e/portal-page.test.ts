@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { DESKTOP, PHONE, launch, screenshot } from "./portal-browser";
-import { startFakeSite, startFakeUltravox, type FakeSite, type FakeUltravox } from "./portal-harness";
+import { PROFILES, SITE_BRAND, startFakeSite, startFakeUltravox, type FakeSite, type FakeUltravox, type HarnessProfile } from "./portal-harness";
 
 let ultravox: FakeUltravox;
 let site: FakeSite;
@@ -27,6 +27,7 @@ afterEach(async () => {
   site.maxDurationSec = 300;
   site.createDelayMs = 0;
   site.calls.length = 0;
+  site.profiles = PROFILES;
   await ultravox.setJoinMode("ok");
 });
 
@@ -198,6 +199,92 @@ describe("/voice-agent page", () => {
     await page.keyboard.press("Enter");
     await expectAlert(page, "call_ended", /Conversation ended/);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("va-start");
+  });
+});
+
+describe("/voice-agent brand", () => {
+  it("shows the company's name and logo, in the tab title and as the favicon too", async () => {
+    const page = await open();
+    const brand = page.locator("header.va-header .va-brand");
+    expect(await brand.locator(".va-brand-name").textContent()).toBe(SITE_BRAND.brand);
+    const logo = brand.locator("img.va-brand-logo");
+    expect(await logo.getAttribute("src")).toBe(SITE_BRAND.brand_logo);
+    await expect.poll(() => logo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect((await logo.boundingBox())?.height).toBe(32);
+    expect(await page.title()).toBe(`Talk to our assistant – ${SITE_BRAND.brand}`);
+    const icon = await page.locator('link[rel="icon"]').getAttribute("href");
+    expect(icon).toBe(SITE_BRAND.brand_icon);
+    expect((await fetch(new URL(icon ?? "", site.origin))).headers.get("content-type")).toBe("image/svg+xml");
+  });
+});
+
+const TOPICS = [
+  "Book an appointment", "Order food", "Get support", "Track an order", "Return an item", "Opening hours",
+  "Pay an invoice", "Change a booking", "Talk about a quote", "Report a fault", "Gift cards", "Delivery areas",
+  "Catering for events", "Jobs at our company",
+];
+const MANY: HarnessProfile[] = TOPICS.map((title, i) => ({
+  name: `VAP-${String(i + 1).padStart(4, "0")}`,
+  title,
+  use_case: i % 3 === 0 ? "appointment" : "support",
+  description: `Everything about ${title.toLowerCase()}.`,
+  greeting: "Hello!",
+}));
+
+describe("/voice-agent with many profiles", () => {
+  const inView = (page: Page, value: string) =>
+    page.locator(`input[name="va-profile"][value="${value}"]`).evaluate((input) => {
+      const card = (input.closest(".va-card") as HTMLElement).getBoundingClientRect();
+      return card.top >= 0 && card.bottom <= window.innerHeight;
+    });
+
+  it("shows every profile on the page itself, no inner scroll box; the last one is reached by keyboard", async () => {
+    site.profiles = MANY;
+    const page = await open();
+    expect(await page.locator(".va-card-title").allTextContents()).toEqual(TOPICS);
+    const list = await page.locator("#va-profiles").evaluate((el) => ({
+      overflowY: getComputedStyle(el).overflowY,
+      clipped: el.scrollHeight - el.clientHeight,
+      maxHeight: getComputedStyle(el).maxHeight,
+    }));
+    expect(list).toEqual({ overflowY: "visible", clipped: 0, maxHeight: "none" });
+    const last = MANY[MANY.length - 1]!.name;
+    expect(await inView(page, last)).toBe(false);
+    await screenshot(page, "desktop-many-profiles");
+
+    // Arrow keys move through the radio group (from the first, Up wraps to the last); the page scrolls to it.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe("VAP-0001");
+    await page.keyboard.press("ArrowUp");
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe(last);
+    expect(await page.locator('input[name="va-profile"]:checked').getAttribute("value")).toBe(last);
+    expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
+    expect(await inView(page, last)).toBe(true);
+
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("va-start");
+    await page.keyboard.press("Enter");
+    await page.locator('#va-status:text-is("Connecting…")').waitFor();
+    expect(site.callsTo("create_session")[0]?.args.profile).toBe(last);
+    await page.locator("#va-end").click();
+    await expectAlert(page, "call_ended", /Conversation ended/);
+  });
+
+  it("scrolls the page to a profile chosen by the link", async () => {
+    site.profiles = MANY;
+    const page = await open(DESKTOP, `?profile=${MANY[12]!.name}`);
+    expect(await page.locator('input[name="va-profile"]:checked').getAttribute("value")).toBe(MANY[12]!.name);
+    expect(await inView(page, MANY[12]!.name)).toBe(true);
+  });
+
+  it("at phone width: one column, no sideways scrolling, every profile below the other", async () => {
+    site.profiles = MANY;
+    const page = await open(PHONE);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    const lefts = await page.locator(".va-card").evaluateAll((cards) => new Set(cards.map((c) => c.getBoundingClientRect().left)).size);
+    expect(lefts).toBe(1);
+    expect(await page.locator("#va-profiles").evaluate((el) => el.scrollHeight - el.clientHeight)).toBe(0);
+    await screenshot(page, "phone-many-profiles");
   });
 });
 

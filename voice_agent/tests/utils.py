@@ -34,7 +34,7 @@ SITE_URL = "http://va.localhost:8000"
 _REQUEST_SAVEPOINT = "va_request"
 _TEST_SAVEPOINT = "va_test"
 # Cached documents the tests may change or create; cleared when a test class ends.
-_CACHED_SINGLES = ("Voice Agent Settings", "MediaSoup WebRTC Settings")
+_CACHED_SINGLES = ("Voice Agent Settings", "MediaSoup WebRTC Settings", "Website Settings")
 
 
 def load_fake(provider: str):

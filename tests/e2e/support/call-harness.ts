@@ -10,6 +10,7 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { loadContracts } from "./contracts";
+import { BRAND_LOGO_SVG, BRAND_LOGO_URL, renderPage } from "./page-template";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SIDECAR_SECRET = "e2e-call-panel-secret-0123456789";
@@ -131,6 +132,9 @@ const CALL_ANSWERS: Record<string, string> = {
   get_call_state: "CallSnapshot",
 };
 
+/** The company the fake site speaks for on the invite page, with a logo at a public file's address. */
+export const INVITE_BRAND = { brand: "Example Ltd", brand_logo: BRAND_LOGO_URL, brand_icon: BRAND_LOGO_URL };
+
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".map": "application/json", ".css": "text/css", ".html": "text/html" };
 
 const HARNESS_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Desk harness</title>
@@ -223,10 +227,10 @@ export async function startFakeFrappe(sidecar: RunningSidecar): Promise<FakeFrap
     }
     if (url.pathname === "/harness/desk.html") return send(res, 200, "text/html", HARNESS_HTML);
     if (url.pathname === "/call") {
-      const template = readFileSync(join(ROOT, "voice_agent/www/call/index.html"), "utf8");
-      const vars: Record<string, string> = { lang: "en", title: "Join the call", brand: "Example Ltd", asset_version: "e2e" };
-      return send(res, 200, "text/html", template.replace(/\{\{\s*(\w+)\|e\s*\}\}/g, (_, k: string) => vars[k] ?? ""));
+      const html = renderPage(ROOT, "voice_agent/www/call/index.html", { ...INVITE_BRAND, lang: "en", title: "Join the call – Example Ltd", asset_version: "e2e" });
+      return send(res, 200, "text/html", html);
     }
+    if (url.pathname === BRAND_LOGO_URL) return send(res, 200, "image/svg+xml", BRAND_LOGO_SVG);
     if (url.pathname.startsWith("/assets/voice_agent/dist/")) {
       const rel = normalize(url.pathname.slice("/assets/voice_agent/dist/".length));
       if (rel.startsWith("..")) throw new HttpError(404, "not found");

@@ -6,13 +6,14 @@ token through voice_agent.api.calls.join_invite (guest, rate-limited)."""
 import frappe
 from frappe import _
 
+from voice_agent.site_brand import add_brand_to_context
+
 no_cache = 1
 
 
 def get_context(context: frappe._dict) -> frappe._dict:
+    add_brand_to_context(context, _("Join the call"))
     context.no_breadcrumbs = True
-    context.title = _("Join the call")
     context.lang = frappe.local.lang or "en"
-    context.brand = frappe.db.get_single_value("Website Settings", "app_name") or frappe.local.site
     context.asset_version = frappe.utils.get_build_version()
     return context
