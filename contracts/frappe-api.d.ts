@@ -81,7 +81,7 @@ export type CallSnapshot = CallFields;
 
 /** The `voice_call_update` realtime event (to the agent, the Voice Call form and the party's form): the call after a change, and what changed it. */
 export type VoiceCallUpdate = CallFields & {
-  event: "call.state_changed" | "participant.joined" | "participant.left" | "quality.summary" | "call.ended_by_frappe" | "call.failed";
+  event: "call.state_changed" | "participant.joined" | "participant.left" | "quality.summary" | "call.ended_by_frappe" | "call.failed" | "call.lost";
 };
 
 /** create_session: what the /voice-agent page and the widget need to join the AI session (no key). */

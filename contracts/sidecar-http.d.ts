@@ -9,7 +9,7 @@ export type Role = "agent" | "customer" | "supervisor" | "whatsapp";
 
 export type CallState = "created" | "ringing" | "connecting" | "connected" | "on_hold" | "reconnecting" | "ended" | "missed" | "failed";
 
-export type EndReason = "hangup" | "remote_hangup" | "no_answer" | "room_empty" | "worker_died" | "sidecar_shutdown" | "media_failed" | "ended_by_frappe" | "max_duration";
+export type EndReason = "hangup" | "remote_hangup" | "no_answer" | "room_empty" | "worker_died" | "sidecar_shutdown" | "media_failed" | "ended_by_frappe" | "max_duration" | "call_lost";
 
 /** Why a participant left a call. */
 export type ParticipantLeftReason = "hangup" | "disconnected" | "kicked" | "call_ended";
@@ -60,6 +60,23 @@ export type RoomStatus = {
   endedAt?: Timestamp;
   workerPid?: number;
   participants: ParticipantStatus[];
+};
+
+export type RoomSummary = {
+  callId: CallId;
+  state: CallState;
+  createdAt: Timestamp;
+};
+
+/** The calls this sidecar still knows (GET /api/rooms): Frappe closes the live Voice Calls that are in neither list. */
+export type RoomList = {
+  sidecarId: string;
+  /** When this sidecar process started: rooms live only in its memory, so a call older than that was lost by a previous process. */
+  startedAt: Timestamp;
+  /** The live rooms, including those being created. */
+  rooms: RoomSummary[];
+  /** Calls with events in the outbox that Frappe has not acknowledged yet (an ended call's end may be among them). */
+  unreportedCallIds: CallId[];
 };
 
 export type Health = {

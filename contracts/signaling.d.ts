@@ -118,6 +118,20 @@ export type NewConsumer = {
 export type CallStatePush = {
   state: CallState;
   reason?: EndReason;
+  /** The participant whose hang-up ended the call; absent when a timer, the sidecar or Frappe ended it. */
+  endedBy?: PartyRef;
+};
+
+export type PartyRef = {
+  participantId: string;
+  role: Role;
+};
+
+/** The call will end soon although nobody hung up (the sidecar is draining for a shutdown). Sent once when it becomes known, and to a participant joining afterwards. */
+export type CallEnding = {
+  reason: EndReason;
+  /** Time left when the push was sent; browsers count down on their own clock (theirs and the sidecar's may differ). */
+  endsInMs: number;
 };
 
 /** Client -> sidecar requests: [payload, data of a successful ack]. */
@@ -144,5 +158,6 @@ export interface SignalingPushes {
   "consumer:new": NewConsumer;
   "consumer:closed": ConsumerRef;
   "call:state": CallStatePush;
+  "call:ending": CallEnding;
   "quality:sample": QualitySample;
 }

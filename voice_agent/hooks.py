@@ -24,6 +24,10 @@ scheduler_events = {
             "voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events",
             "voice_agent.integrations.whatsapp.webhook.retry_failed_events",
         ],
+        # Live calls the call server no longer knows (a sidecar killed or crashed) are closed as lost.
+        "*/2 * * * *": [
+            "voice_agent.integrations.sidecar.reconcile.close_lost_calls",
+        ],
     },
     "daily": [
         "voice_agent.integrations.whatsapp.webhook.delete_old_events",
@@ -57,21 +61,25 @@ additional_timeline_content = {"*": [
     "voice_agent.telephony.timeline.timeline_content",
     "voice_agent.conversations.timeline.timeline_content",
 ]}
-# The callable doctypes and the calling roles, for the Call buttons.
+# The callable doctypes and the calling roles, for the Call buttons, and a message when the user
+# may not read some of those doctypes (so cannot call their records).
 boot_session = "voice_agent.telephony.settings.boot_session"
 # Call buttons and the WhatsApp panel: thin loaders that lazy-load their bundles from
 # /assets/voice_agent/dist/ (call_panel.js, whatsapp_panel.js). Every callable doctype has the Call
 # button (tests/python/test_layout.py checks it).
 _CALL = "public/js/call_button.js"
 _WHATSAPP = "public/js/whatsapp_panel.js"
+# Call durations as m:ss on the Voice Call form and list, as on the timeline and in the call panel.
+_DURATIONS = "public/js/call_durations.js"
 doctype_js = {
     "Lead": [_CALL, _WHATSAPP],
     "Customer": [_CALL, _WHATSAPP],
     "Contact": [_CALL, _WHATSAPP],
     "CRM Lead": [_CALL, _WHATSAPP],
     "CRM Deal": [_CALL],
-    "Voice Call": "public/js/voice_call_supervise.js",
+    "Voice Call": [_DURATIONS, "public/js/voice_call_form.js", "public/js/voice_call_supervise.js"],
 }
+doctype_list_js = {"Voice Call": _DURATIONS}
 
 # --- Personal data -------------------------------------------------------
 # Frappe's personal data download and deletion requests find these records by the customer's email

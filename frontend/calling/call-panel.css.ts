@@ -46,6 +46,8 @@ export const PANEL_CSS = `
 .va-cp-alert { border-radius: var(--border-radius, 8px); padding: 8px 10px; background: var(--va-subtle); }
 .va-cp-alert p { margin: 2px 0 0; }
 .va-cp-alert-error { background: var(--alert-bg-danger, #fff0f0); color: var(--alert-text-danger, #9b1c1c); }
+.va-cp-warning { margin: 0; border-radius: var(--border-radius, 8px); padding: 8px 10px; font-weight: 600;
+  background: var(--alert-bg-warning, #fff5e0); color: var(--alert-text-warning, #8a5a00); }
 .va-cp-meters { display: flex; flex-direction: column; gap: 6px; }
 .va-cp-mic { display: flex; align-items: center; gap: 8px; }
 .va-cp-label { color: var(--va-muted); font-size: 12px; }

@@ -1,8 +1,10 @@
-import { CallSession, type CallEndCause, type CallSessionDeps, type CallStatus } from "./call-session";
+import { CallSession, type CallEndCause, type CallEndingWarning, type CallSessionDeps, type CallStatus } from "./call-session";
 import type { CallsApi } from "./calls-api";
-import { STATUS_TEXT, endMessage, formatDuration, gradeQuality } from "./messages";
+import { endMessage, endingText, gradeQuality, secondsLeft, statusText } from "./messages";
 import { PANEL_CSS } from "./call-panel.css";
+import { formatDuration } from "../shared/duration";
 import { parseServerMessages } from "../shared/frappe-errors";
+import { __ } from "../shared/i18n";
 import type { JoinAnswer, ParticipantInfo, QualitySample, VoiceCallUpdate } from "./signaling-types";
 
 export type { VoiceCallUpdate };
@@ -35,6 +37,7 @@ export class CallPanel {
   #timers: number[] = [];
   #closed = false;
   #lastQuality: QualitySample | undefined;
+  #ending: CallEndingWarning | undefined;
 
   constructor(opts: CallPanelOptions) {
     this.#opts = opts;
@@ -57,6 +60,7 @@ export class CallPanel {
         <strong data-ref="alertTitle"></strong>
         <p data-ref="alertDetail"></p>
       </div>
+      <p class="va-cp-warning" role="alert" data-ref="warning" hidden></p>
       <div class="va-cp-meters">
         <div class="va-cp-mic" data-ref="micRow">
           <span class="va-cp-label" id="${id}-level">Mic</span>
@@ -70,7 +74,7 @@ export class CallPanel {
         <select data-ref="mic" disabled></select>
       </label>
       <div class="va-cp-invite" data-ref="invite" hidden>
-        <label class="va-cp-field"><span class="va-cp-label">Invite link (copied)</span>
+        <label class="va-cp-field"><span class="va-cp-label" data-ref="inviteLabel"></span>
           <input type="text" readonly data-ref="inviteUrl"></label>
         <form class="va-cp-email" data-ref="emailForm">
           <label class="va-cp-field"><span class="va-cp-label">Email the link to</span>
@@ -118,6 +122,7 @@ export class CallPanel {
     this.#ref("sendInvite").hidden = !isAgent;
     if (answer.role === "supervisor") this.#ref("hangup").textContent = "Leave";
     session.on("status", (status, cause) => this.#onStatus(status, cause));
+    session.on("ending", (warning) => this.#onEnding(warning));
     session.on("participants", (people) => this.#renderPeople(people));
     session.on("quality", (sample) => this.#onQuality(sample));
     session.on("muted", (muted) => {
@@ -134,13 +139,20 @@ export class CallPanel {
     }
   }
 
-  /** A `voice_call_update` from Frappe: the stored quality label and the missed/ended state. */
+  /**
+   * A `voice_call_update` from Frappe: a call Frappe knows is over although the call server
+   * did not say so here (the server is gone, or the call was closed from the desk).
+   */
   applyServerUpdate(update: VoiceCallUpdate): void {
-    if (!this.session || update.call !== this.session.call) return;
-    if (update.state === "missed" && this.session.status !== "ended") {
-      this.session.close();
-      this.#showEnded({ kind: "missed" });
-    }
+    if (!this.session || update.call !== this.session.call || this.session.status === "ended") return;
+    const reason = update.end_reason ?? undefined;
+    let cause: CallEndCause;
+    if (update.state === "missed") cause = { kind: "missed" };
+    else if (update.state === "failed") cause = { kind: "failed", reason };
+    else if (update.state === "ended") cause = { kind: "remote_ended", reason };
+    else return;
+    this.session.close();
+    this.#showEnded(cause);
   }
 
   close(): void {
@@ -209,6 +221,7 @@ export class CallPanel {
     const note = this.#ref("inviteNote");
     try {
       const { url } = await this.#opts.api.createInvite(s.call);
+      if (s.status === "ended") return;
       (this.#ref("inviteUrl") as HTMLInputElement).value = url;
       this.#ref("invite").hidden = false;
       let copied = false;
@@ -216,9 +229,11 @@ export class CallPanel {
         await navigator.clipboard.writeText(url);
         copied = true;
       } catch {
+        // Refused (no permission, no focus, an insecure page): the agent copies it by hand.
         copied = false;
       }
-      note.textContent = copied ? "Link copied to the clipboard." : "Copy the link above (the browser did not allow copying).";
+      this.#ref("inviteLabel").textContent = copied ? __("Invite link (copied)") : __("Invite link");
+      note.textContent = copied ? __("Link copied to the clipboard.") : __("Copy the link above (the browser did not allow copying).");
       (this.#ref("email") as HTMLInputElement).focus();
     } catch (error) {
       this.#flash(`Could not create the invite: ${frappeErrorText(error)}`);
@@ -228,7 +243,7 @@ export class CallPanel {
   async #emailInvite(): Promise<void> {
     const s = this.session;
     const email = (this.#ref("email") as HTMLInputElement).value.trim();
-    if (!s || !email) return;
+    if (!s || !email || s.status === "ended") return;
     const note = this.#ref("inviteNote");
     try {
       await this.#opts.api.sendInvite(s.call, email);
@@ -261,10 +276,26 @@ export class CallPanel {
   #tick(): void {
     const s = this.session;
     if (!s) return;
-    this.#ref("timer").textContent = formatDuration(s.talkTimeMs);
+    this.#ref("timer").textContent = formatDuration(s.talkTimeMs / 1000);
     const level = Math.round(s.micLevel() * 100);
     this.#ref("levelBar").style.width = `${level}%`;
     this.#ref("level").setAttribute("aria-valuenow", String(level));
+    if (this.#ending) this.#renderEnding(this.#ending);
+  }
+
+  #onEnding(warning: CallEndingWarning): void {
+    this.#ending = warning;
+    const box = this.#ref("warning");
+    box.hidden = false;
+    this.#renderEnding(warning);
+    // Announced once (role=alert); the countdown that follows would be read out every second.
+    box.setAttribute("aria-live", "off");
+  }
+
+  #renderEnding(warning: CallEndingWarning): void {
+    const text = endingText(warning.reason, secondsLeft(warning.endsAt, Date.now()));
+    const box = this.#ref("warning");
+    if (box.textContent !== text) box.textContent = text;
   }
 
   #onStatus(status: CallStatus, cause?: CallEndCause): void {
@@ -274,7 +305,7 @@ export class CallPanel {
     hold.setAttribute("aria-pressed", String(status === "on_hold"));
     hold.textContent = status === "on_hold" ? "Resume" : "Hold";
     if (status === "ended") this.#showEnded(cause);
-    else this.#ref("status").textContent = STATUS_TEXT[status];
+    else this.#ref("status").textContent = statusText(status);
   }
 
   #showEnded(cause: CallEndCause | undefined): void {
@@ -289,6 +320,10 @@ export class CallPanel {
     alert.classList.toggle("va-cp-alert-error", msg.isError);
     this.#ref("alertTitle").textContent = msg.title;
     this.#ref("alertDetail").textContent = msg.detail;
+    this.#ending = undefined;
+    this.#ref("warning").hidden = true;
+    // The invite link died with the call: nothing left to copy or email.
+    this.#ref("invite").hidden = true;
     for (const name of ["mute", "hold", "sendInvite", "mic"]) this.#ref(name).setAttribute("disabled", "");
     this.#ref("hangup").hidden = true;
     const close = this.#ref("close");

@@ -228,6 +228,9 @@ describe("CallSession", () => {
     for (const [push, cause] of [
       [{ state: "missed", reason: "no_answer" }, { kind: "missed" }],
       [{ state: "ended", reason: "hangup" }, { kind: "remote_ended", reason: "hangup" }],
+      [{ state: "ended", reason: "hangup", endedBy: { participantId: "inv-1", role: "customer" } }, { kind: "remote_ended", reason: "hangup", by: "customer" }],
+      [{ state: "ended", reason: "hangup", endedBy: { participantId: "agent@example.com", role: "agent" } }, { kind: "hangup" }],
+      [{ state: "ended", reason: "sidecar_shutdown" }, { kind: "remote_ended", reason: "sidecar_shutdown" }],
       [{ state: "failed", reason: "worker_died" }, { kind: "failed", reason: "worker_died" }],
     ] as const) {
       const { session, socket, statuses } = setup();
@@ -236,6 +239,35 @@ describe("CallSession", () => {
       expect(session.status).toBe("ended");
       expect(statuses.at(-1)?.[1]).toEqual(cause);
     }
+  });
+
+  it("our own hang-up reads as ours even when the sidecar's end overtakes its ack", async () => {
+    for (const endedBy of [undefined, { participantId: "agent@example.com", role: "agent" }]) {
+      const { session, socket, statuses } = setup();
+      await session.start();
+      socket.replies["call:hangup"] = () => {
+        socket.fire("call:state", { state: "ended", reason: "hangup", ...(endedBy ? { endedBy } : {}) });
+        return { ok: true, data: {} };
+      };
+      await session.hangUp();
+      expect(statuses.filter(([s]) => s === "ended")).toEqual([["ended", { kind: "hangup" }]]);
+    }
+  });
+
+  it("a shutdown warning counts down on our clock; a drop after it ends the call (the server takes nobody back)", async () => {
+    const { session, socket, statuses } = setup();
+    await session.start();
+    const warnings: unknown[] = [];
+    session.on("ending", (w) => warnings.push(w));
+    const before = Date.now();
+    socket.fire("call:ending", { reason: "sidecar_shutdown", endsInMs: 30_000 });
+    expect(warnings).toHaveLength(1);
+    expect(session.ending?.reason).toBe("sidecar_shutdown");
+    expect(session.ending!.endsAt - before).toBeGreaterThanOrEqual(30_000);
+    expect(session.ending!.endsAt - Date.now()).toBeLessThanOrEqual(30_000);
+    expect(session.status).toBe("ringing");
+    socket.fire("disconnect", "transport close");
+    expect(statuses.at(-1)).toEqual(["ended", { kind: "remote_ended", reason: "sidecar_shutdown" }]);
   });
 
   it("mute pauses the producer and tells the sidecar", async () => {

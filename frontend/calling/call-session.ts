@@ -3,10 +3,12 @@ import type { Consumer, Producer, Transport } from "mediasoup-client/types";
 import { io } from "socket.io-client";
 import type {
   Ack,
+  CallStatePush,
   EndReason,
   JoinAnswer,
   ParticipantInfo,
   QualitySample,
+  Role,
   SidecarCallState,
   SignalingPushes,
   SignalingRequests,
@@ -18,8 +20,10 @@ export type CallStatus = "connecting" | "ringing" | "connected" | "on_hold" | "r
 
 /** Why a call ended, in the words the panel shows. */
 export type CallEndCause =
+  /** This browser hung up (or, for a supervisor, left). */
   | { kind: "hangup" }
-  | { kind: "remote_ended"; reason?: EndReason }
+  /** `by` is the role of the participant whose hang-up ended it, when one did. */
+  | { kind: "remote_ended"; reason?: EndReason; by?: Role }
   | { kind: "missed" }
   | { kind: "failed"; reason?: EndReason }
   | { kind: "sidecar_unreachable"; detail: string }
@@ -27,8 +31,16 @@ export type CallEndCause =
   | { kind: "microphone_denied"; detail: string }
   | { kind: "error"; detail: string };
 
+/** The call will end without anyone hanging up (the call server is shutting down). */
+export interface CallEndingWarning {
+  reason: EndReason;
+  /** Epoch ms on this browser's clock. */
+  endsAt: number;
+}
+
 export interface CallSessionEvents {
   status: (status: CallStatus, cause?: CallEndCause) => void;
+  ending: (warning: CallEndingWarning) => void;
   participants: (participants: ParticipantInfo[]) => void;
   quality: (sample: QualitySample) => void;
   muted: (muted: boolean) => void;
@@ -122,6 +134,7 @@ export class CallSession {
   #participants = new Map<string, ParticipantInfo>();
   #listeners: { [E in keyof CallSessionEvents]: Set<Listener<E>> } = {
     status: new Set(),
+    ending: new Set(),
     participants: new Set(),
     quality: new Set(),
     muted: new Set(),
@@ -129,6 +142,9 @@ export class CallSession {
   #status: CallStatus = "connecting";
   #sidecarState: SidecarCallState = "created";
   #cause: CallEndCause | undefined;
+  #ending: CallEndingWarning | undefined;
+  /** Our call:hangup is on its way: an end for "hangup" pushed meanwhile is ours. */
+  #hangingUp = false;
   #muted = false;
   #joinedOnce = false;
   #iceRestarting = new Set<string>();
@@ -151,6 +167,10 @@ export class CallSession {
   }
   get endCause(): CallEndCause | undefined {
     return this.#cause;
+  }
+  /** Set once the call server has said the call will end (and when). */
+  get ending(): CallEndingWarning | undefined {
+    return this.#ending;
   }
   get muted(): boolean {
     return this.#muted;
@@ -289,7 +309,12 @@ export class CallSession {
   #wirePushes(socket: SignalingSocket): void {
     const on = <E extends keyof SignalingPushes>(event: E, handler: (payload: SignalingPushes[E]) => void) =>
       socket.on(event, handler as (...args: never[]) => void);
-    on("call:state", ({ state, reason }) => this.#applySidecarState(state, reason));
+    on("call:state", (push) => this.#applySidecarState(push.state, push.reason, push.endedBy));
+    on("call:ending", ({ reason, endsInMs }) => {
+      if (this.#closed) return;
+      this.#ending = { reason, endsAt: Date.now() + endsInMs };
+      this.#emit("ending", this.#ending);
+    });
     on("participant:joined", (p) => {
       this.#participants.set(p.participantId, p);
       this.#emit("participants", this.participants);
@@ -313,6 +338,8 @@ export class CallSession {
     on("quality:sample", (sample) => this.#emit("quality", sample));
     socket.on("disconnect", ((reason: string) => {
       if (this.#closed || reason === "io client disconnect") return;
+      // A call server that announced its shutdown refuses reconnections: the call is over for us.
+      if (this.#ending) return this.#end({ kind: "remote_ended", reason: this.#ending.reason });
       this.#setStatus("reconnecting");
     }) as (...args: never[]) => void);
     socket.on("connect", (() => {
@@ -370,10 +397,11 @@ export class CallSession {
     });
   }
 
-  #applySidecarState(state: SidecarCallState, reason?: EndReason): void {
+  #applySidecarState(state: SidecarCallState, reason?: EndReason, endedBy?: CallStatePush["endedBy"]): void {
     this.#sidecarState = state;
     if (state === "ended") {
-      this.#end({ kind: "remote_ended", reason });
+      const ours = reason === "hangup" && (endedBy ? endedBy.participantId === this.participantId : this.#hangingUp);
+      this.#end(ours ? { kind: "hangup" } : { kind: "remote_ended", reason, ...(endedBy ? { by: endedBy.role } : {}) });
     } else if (state === "missed") {
       this.#end({ kind: "missed" });
     } else if (state === "failed") {
@@ -482,6 +510,7 @@ export class CallSession {
    */
   async hangUp(): Promise<void> {
     if (this.#closed) return;
+    this.#hangingUp = true;
     try {
       if (this.#socket?.connected) await this.#request("call:hangup", {});
     } catch (error) {

@@ -5,10 +5,13 @@ export type { EndCallAnswer, InviteAnswer, JoinAnswer, VoiceCallUpdate } from ".
 
 export type {
   Ack,
+  CallEnding,
   CallState as SidecarCallState,
+  CallStatePush,
   EndReason,
   ParticipantInfo,
   QualitySample,
+  Role,
   SignalingPushes,
   SignalingRequests,
 } from "../../contracts/signaling";

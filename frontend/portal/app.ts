@@ -5,6 +5,7 @@ import { parseGrant, type PortalConfig, type PublicProfile, type SessionGrant } 
 import { describeTime } from "./format";
 import { failure, failureFromCall, failureFromMediaError, type Failure } from "./messages";
 import { DisplayReporter, type TranscriptLine } from "./reporter";
+import type { SessionFault } from "./ultravox-guard";
 
 const METHOD = "voice_agent.api.voice_processor";
 const CONNECT_TIMEOUT_MS = 20_000;
@@ -42,7 +43,8 @@ const LIVE_STATES: ReadonlySet<PageState> = new Set(["idle", "listening", "think
 export interface PortalDeps {
   caller: MethodCaller;
   getMicrophone: () => Promise<MediaStream>;
-  createSession: () => UltravoxSession;
+  /** A session whose own background failures (see ultravox-guard.ts) are passed to onFault. */
+  createSession: (onFault: (fault: SessionFault) => void) => UltravoxSession;
   now: () => number;
 }
 
@@ -139,8 +141,11 @@ export class PortalPage {
     this.#el.profiles.replaceChildren(...profiles.map((p) => this.#profileCard(p)));
     this.#el.noProfiles.hidden = profiles.length > 0;
     this.#el.start.disabled = profiles.length === 0;
+    // A profile chosen by the link may be below the fold: scroll this page (not, as scrollIntoView
+    // would, the website embedding it) so the visitor sees what Start will start.
     const chosen = this.#el.profiles.querySelector<HTMLElement>(".va-card:has(input:checked)");
-    if (chosen) this.#el.profiles.scrollTop = chosen.offsetTop - this.#el.profiles.offsetTop - 6;
+    const hidden = chosen ? chosen.getBoundingClientRect().bottom - window.innerHeight : 0;
+    if (hidden > 0) window.scrollBy({ top: hidden + 16 });
   }
 
   #profileCard(profile: PublicProfile): HTMLElement {
@@ -224,7 +229,7 @@ export class PortalPage {
   }
 
   #join(grant: SessionGrant): void {
-    const session = this.#deps.createSession();
+    const session = this.#deps.createSession((fault) => this.#onSessionFault(session, fault));
     this.#session = session;
     session.addEventListener("status", () => this.#onSessionStatus(session));
     session.addEventListener("transcripts", () => this.#onTranscripts(session));
@@ -266,6 +271,13 @@ export class PortalPage {
         return;
       }
     }
+  }
+
+  #onSessionFault(session: UltravoxSession, fault: SessionFault): void {
+    // Leaving a call aborts what the SDK was still connecting: that is no failure.
+    if (session !== this.#session || this.#endRequested) return;
+    console.error(`voice-agent: ${fault.kind === "audio" ? "the assistant's audio could not play" : "the conversation could not connect"}`, fault.error);
+    this.#fail(failure(fault.kind === "audio" ? "audio_blocked" : "connection_lost"));
   }
 
   #startClock(): void {

@@ -1,4 +1,5 @@
 import { FrappeCallError } from "../shared/frappe-call";
+import { __ } from "../shared/i18n";
 
 export type FailureKind =
   | "rate_limited"
@@ -13,7 +14,8 @@ export type FailureKind =
   | "mic_unsupported"
   | "call_ended"
   | "connection_lost"
-  | "connect_timeout";
+  | "connect_timeout"
+  | "audio_blocked";
 
 export interface Failure {
   kind: FailureKind;
@@ -87,6 +89,11 @@ const TEXT: Record<FailureKind, Omit<Failure, "kind">> = {
   connect_timeout: {
     title: "Could not connect",
     detail: "The voice service did not answer in time. Please check your connection and try again.",
+    retry: true,
+  },
+  audio_blocked: {
+    title: __("No sound"),
+    detail: __("Your browser did not let this page play the assistant's voice. Allow sound for this site, then press Start again."),
     retry: true,
   },
 };

@@ -3,6 +3,7 @@ import { UltravoxSession } from "ultravox-client";
 import { createMethodCaller } from "../shared/frappe-call";
 import { parseConfig } from "./config";
 import { PortalPage } from "./app";
+import { guardSession } from "./ultravox-guard";
 
 declare global {
   interface Window {
@@ -20,7 +21,7 @@ if (root) {
     {
       caller: createMethodCaller(window.location.origin),
       getMicrophone: () => navigator.mediaDevices.getUserMedia({ audio: true }),
-      createSession: () => new UltravoxSession(),
+      createSession: (onFault) => guardSession(new UltravoxSession(), onFault),
       now: () => Date.now(),
     },
     window.location,

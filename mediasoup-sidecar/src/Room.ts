@@ -228,8 +228,19 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
 	/** A party hanging up ends the call; a supervisor only leaves. */
 	hangup(leg: Leg): void {
-		if (leg.isParty) this.close('ended', 'hangup');
+		if (leg.isParty) this.close('ended', 'hangup', leg);
 		else leg.close('hangup');
+	}
+
+	/**
+	 * Tells every leg (joined or still joining) that the call will end at `at` (epoch ms) for
+	 * `reason`, so nobody is cut off unwarned. The time left is sent, not `at`: clocks differ.
+	 */
+	warnEnding(reason: EndReason, at: number): void {
+		if (this.#closed) return;
+		const push: SignalingPushes['call:ending'] = { reason, endsInMs: Math.max(0, Math.round(at - Date.now())) };
+		this.#logger.info(push, 'call ending announced');
+		this.#broadcast('call:ending', push);
 	}
 
 	async stats(): Promise<QualitySample[]> {
@@ -250,8 +261,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		};
 	}
 
-	/** Ends the call in a terminal state. Idempotent. */
-	close(state: 'ended' | 'missed' | 'failed', reason: EndReason): void {
+	/** Ends the call in a terminal state; `endedBy` is the leg whose hang-up ended it. Idempotent. */
+	close(state: 'ended' | 'missed' | 'failed', reason: EndReason, endedBy?: Leg): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		for (const timer of [this.#ringTimer, this.#maxDurationTimer, this.#emptyTimer]) clearTimeout(timer);
@@ -261,7 +272,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		this.#endedAt = new Date();
 		// Frappe has the final figures when the end arrives.
 		if (this.#qualitySummary.samples > 0) this.#sink.report(this.callId, 'quality.summary', this.#qualitySummary.take(true));
-		this.#transition(this.#allowed(this.#state, state) ? state : 'failed', reason);
+		this.#transition(this.#allowed(this.#state, state) ? state : 'failed', reason, endedBy);
 		for (const leg of [...this.#legs.values()]) {
 			if (leg.joined) this.#sink.report(this.callId, 'participant.left', { participantId: leg.id, role: leg.role, reason: 'call_ended' });
 			leg.roomClosed();
@@ -292,7 +303,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		return callStates.transitions[from]?.includes(to) ?? false;
 	}
 
-	#transition(to: CallState, reason?: EndReason): void {
+	#transition(to: CallState, reason?: EndReason, endedBy?: Leg): void {
 		const from = this.#state;
 		if (from === to) return;
 		if (!this.#allowed(from, to)) {
@@ -302,9 +313,13 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		this.#state = to;
 		if (to === 'connected' && !this.#connectedAt) this.#connectedAt = new Date();
 		if (to !== 'created' && to !== 'ringing') clearTimeout(this.#ringTimer);
-		this.#logger.info({ from, to, reason }, 'call state');
+		this.#logger.info({ from, to, reason, ...(endedBy ? { endedBy: endedBy.id } : {}) }, 'call state');
 		this.#sink.report(this.callId, 'call.state_changed', { from, to, ...(reason ? { reason } : {}) });
-		this.#broadcast('call:state', { state: to, ...(reason ? { reason } : {}) });
+		this.#broadcast('call:state', {
+			state: to,
+			...(reason ? { reason } : {}),
+			...(endedBy ? { endedBy: { participantId: endedBy.id, role: endedBy.role } } : {}),
+		});
 	}
 
 	/** Derives the state from who is here and what they send (see the class comment). */

@@ -12,7 +12,7 @@ import { SidecarMetrics } from './metrics.js';
 import { CallEventReporter, registerReporterMetrics } from './reporting/index.js';
 import { Room } from './Room.js';
 import { createSignalingServer, type SignalingServer } from './signaling.js';
-import type { CreateRoomRequest, EndReason, Health, RoomStatus } from './types.js';
+import type { CreateRoomRequest, EndReason, Health, RoomList, RoomStatus } from './types.js';
 import { WorkerPool } from './WorkerPool.js';
 
 const packageJson = JSON.parse(readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string };
@@ -172,6 +172,19 @@ export class Sidecar implements HttpBackend {
 		return status;
 	}
 
+	/** The calls this sidecar still knows, for Frappe's reconciliation: whatever is in neither list was lost. */
+	listRooms(): RoomList {
+		const rooms = [...this.#rooms.values()].map((room) => ({ callId: room.callId, state: room.state, createdAt: room.createdAt.toISOString() }));
+		const now = new Date().toISOString();
+		for (const callId of this.#creating.keys()) if (!this.#rooms.has(callId)) rooms.push({ callId, state: 'created', createdAt: now });
+		return {
+			sidecarId: this.config.sidecarId,
+			startedAt: new Date(this.startedAt).toISOString(),
+			rooms,
+			unreportedCallIds: this.reporter.undeliveredCallIds(),
+		};
+	}
+
 	async health(): Promise<Health> {
 		await this.#pool.sampleCpu();
 		const workers = this.#pool.slots.map((slot) => ({
@@ -194,14 +207,16 @@ export class Sidecar implements HttpBackend {
 	}
 
 	/**
-	 * Graceful stop: refuse new calls and connections, give live calls up to
-	 * graceMs to end, end the rest (sidecar_shutdown), flush the reporter, close.
+	 * Graceful stop: refuse new calls and connections, warn the people on live calls
+	 * (call:ending), give those calls up to graceMs to end, end the rest
+	 * (sidecar_shutdown), flush the reporter, close.
 	 */
 	async drain(graceMs = this.config.drainGraceSec * 1000): Promise<void> {
 		if (this.#closed) return;
 		this.#draining = true;
 		this.logger.info({ rooms: this.#rooms.size, graceMs }, 'draining');
 		const deadline = Date.now() + graceMs;
+		if (graceMs > 0) for (const room of this.#rooms.values()) room.warnEnding('sidecar_shutdown', deadline);
 		while (this.#rooms.size > 0 && Date.now() < deadline) await sleep(Math.min(200, Math.max(1, deadline - Date.now())));
 		for (const room of [...this.#rooms.values()]) room.close('ended', 'sidecar_shutdown');
 		const flushed = await this.reporter.drain(10_000);

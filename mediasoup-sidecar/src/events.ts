@@ -25,6 +25,8 @@ export interface ReporterStats {
 /** What the sidecar needs from the reporter beyond report(). */
 export interface CallEventReporterLike extends CallEventSink {
 	readonly pending: number;
+	/** The calls with events Frappe has not acknowledged yet. */
+	undeliveredCallIds(): string[];
 	drain(timeoutMs: number): Promise<boolean>;
 	close(): void;
 	/** Outbox figures for /metrics, when the reporter keeps them. */

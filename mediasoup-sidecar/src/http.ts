@@ -9,7 +9,7 @@ import type { SidecarConfig } from './config.js';
 import { assertValid, httpDefValidator } from './contracts.js';
 import { InvalidRequestError, PayloadTooLargeError, SidecarError } from './errors.js';
 import { mintCallToken } from './tokens.js';
-import type { CreateRoomRequest, EndCallRequest, EndReason, Health, RoomStatus } from './types.js';
+import type { CreateRoomRequest, EndCallRequest, EndReason, Health, RoomList, RoomStatus } from './types.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -42,6 +42,7 @@ export interface HttpBackend {
 	createRoom(request: CreateRoomRequest): Promise<{ status: RoomStatus; created: boolean }>;
 	endCall(callId: string, reason: EndReason): RoomStatus;
 	callStatus(callId: string): Promise<RoomStatus>;
+	listRooms(): RoomList;
 }
 
 /** The HTTP API (contracts/methods.json sidecarHttp), /health, /metrics and the dev-only demo. */
@@ -71,8 +72,10 @@ export function createHttpHandler(sidecar: HttpBackend, logger: Logger): (req: I
 			return;
 		}
 
-		if (pathname === '/api/rooms' && method === 'POST') {
+		if (pathname === '/api/rooms') {
 			assertAuthorized(req);
+			if (method === 'GET') return send(res, 200, sidecar.listRooms());
+			if (method !== 'POST') throw new SidecarError('invalid_request', `${method} not allowed here`, 405, 'method_not_allowed');
 			const body = assertValid<CreateRoomRequest>(validateCreateRoom, await readJson(req), 'body');
 			const { status, created } = await sidecar.createRoom(body);
 			return send(res, created ? 201 : 200, status);

@@ -15,7 +15,9 @@ export type {
 	ParticipantStatus,
 	QualitySample,
 	Role,
+	RoomList,
 	RoomStatus,
+	RoomSummary,
 	SignalingPushes,
 	SignalingRequests,
 	TransportOptions,
@@ -41,6 +43,7 @@ export const END_REASONS = [
 	'media_failed',
 	'ended_by_frappe',
 	'max_duration',
+	'call_lost',
 ] as const;
 true satisfies Exactly<(typeof END_REASONS)[number], EndReason>;
 

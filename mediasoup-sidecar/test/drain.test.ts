@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, joinParty, SECRET, tokenFor } from './helpers.js';
+import { signalingPushValidator } from '../src/contracts.js';
 import type { Sidecar } from '../src/Sidecar.js';
+import { CLIENT_RTP_CAPABILITIES, connect, createRoom, joinParty, ok, SECRET, startSidecar, tokenFor, waitFor } from './helpers.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 let child: ChildProcess | undefined;
@@ -62,9 +63,19 @@ describe('SIGTERM drain of the real CLI', () => {
 
 		expect((await fetch(`${url}/api/rooms`, { method: 'POST', headers: authJson, body: JSON.stringify({ callId: 'VC-drain' }) })).status).toBe(201);
 		const agent = await joinParty(handle, 'VC-drain', 'agent-drain', 'agent');
-		await joinParty(handle, 'VC-drain', 'cust-drain', 'customer');
+		const customer = await joinParty(handle, 'VC-drain', 'cust-drain', 'customer');
 
+		const signalled = Date.now();
 		child!.kill('SIGTERM');
+		// Everyone on the call is warned at once, with the time left (the pushes are checked against the contract).
+		for (const party of [agent, customer]) {
+			const warning = await waitFor(() => party.pushes.find((p) => p.event === 'call:ending'), 3000, 'call:ending');
+			expect(warning.payload).toMatchObject({ reason: 'sidecar_shutdown' });
+			const endsInMs = (warning.payload as { endsInMs: number }).endsInMs;
+			expect(endsInMs).toBeLessThanOrEqual(30_000);
+			expect(endsInMs).toBeGreaterThan(30_000 - (Date.now() - signalled) - 50);
+		}
+		await expect.poll(() => logs.find((l) => l.msg === 'call ending announced')).toMatchObject({ callId: 'VC-drain', reason: 'sidecar_shutdown' });
 		await expect.poll(async () => ((await (await fetch(`${url}/health`)).json()) as { status: string }).status, { timeout: 3000 }).toBe('draining');
 		const refused = await fetch(`${url}/api/rooms`, { method: 'POST', headers: authJson, body: JSON.stringify({ callId: 'VC-late' }) });
 		expect(refused.status).toBe(503);
@@ -91,7 +102,47 @@ describe('SIGTERM drain of the real CLI', () => {
 		child!.kill('SIGTERM');
 		expect(await exited).toBe(0);
 		expect(await ended).toEqual({ state: 'ended', reason: 'sidecar_shutdown' });
+		// Warned first, with the half second it had left.
+		const events = agent.pushes.map((p) => p.event);
+		expect(events.indexOf('call:ending')).toBeGreaterThanOrEqual(0);
+		expect(events.indexOf('call:ending')).toBeLessThan(events.lastIndexOf('call:state'));
+		expect((agent.pushes.find((p) => p.event === 'call:ending')!.payload as { endsInMs: number }).endsInMs).toBeLessThanOrEqual(500);
 		expect(logs.some((l) => l.msg === 'call state' && l.reason === 'sidecar_shutdown')).toBe(true);
 	});
 });
 
+
+describe('drain warning in process', () => {
+	it('warns a participant still joining too, who may then join the call until it ends', async () => {
+		const { sidecar } = await startSidecar();
+		try {
+			await createRoom(sidecar, 'VC-late-warn');
+			await joinParty(sidecar, 'VC-late-warn', 'agent-w', 'agent');
+			// Connected before the drain (new connections are refused after it), not joined yet.
+			const socket = await connect(sidecar, await tokenFor('VC-late-warn', 'cust-w', 'customer'));
+			const pushes: { event: string; payload: unknown }[] = [];
+			socket.onAny((event: string, payload: unknown) => {
+				expect(signalingPushValidator(event)(payload), `push ${event}`).toBe(true);
+				pushes.push({ event, payload });
+			});
+			const drainStarted = Date.now();
+			const drained = sidecar.drain(3000);
+			const warning = await waitFor(() => pushes.find((p) => p.event === 'call:ending'), 2000, 'call:ending');
+			expect(warning.payload).toMatchObject({ reason: 'sidecar_shutdown' });
+			const { endsInMs } = warning.payload as { endsInMs: number };
+			expect(endsInMs).toBeLessThanOrEqual(3000);
+			expect(endsInMs).toBeGreaterThan(3000 - (Date.now() - drainStarted) - 50);
+			await ok(socket, 'router:capabilities', {});
+			await ok(socket, 'call:join', { rtpCapabilities: CLIENT_RTP_CAPABILITIES });
+			expect(sidecar.getRoom('VC-late-warn')?.state).toBe('connecting');
+			await drained;
+			expect(Date.now() - drainStarted).toBeGreaterThanOrEqual(2900);
+			expect(pushes.find((p) => p.event === 'call:state' && (p.payload as { state: string }).state === 'ended')?.payload).toEqual({
+				state: 'ended',
+				reason: 'sidecar_shutdown',
+			});
+		} finally {
+			await sidecar.close();
+		}
+	});
+});

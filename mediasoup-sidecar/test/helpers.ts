@@ -22,11 +22,16 @@ export interface RecordedEvent {
 export class MemorySink implements CallEventReporterLike {
 	readonly events: RecordedEvent[] = [];
 	readonly pending = 0;
+	/** What undeliveredCallIds() answers: events of these calls are "waiting for Frappe". */
+	readonly undelivered = new Set<string>();
 	report(callId: string, type: CallEventType, payload: object): void {
 		const event = { eventId: crypto.randomUUID(), callId, sequence: this.events.length + 1, occurredAt: new Date().toISOString(), sidecarId: 'test', type, payload };
 		const validate = ajv.getSchema('https://voice-agent.local/contracts/call-events.schema.json#/$defs/CallEvent');
 		if (!validate?.(event)) throw new Error(`event outside the contract: ${JSON.stringify(event)} ${JSON.stringify(validate?.errors)}`);
 		this.events.push({ callId, type, payload: payload as Record<string, unknown> });
+	}
+	undeliveredCallIds(): string[] {
+		return [...this.undelivered];
 	}
 	async drain(): Promise<boolean> {
 		return true;

@@ -80,6 +80,37 @@ describe('HTTP API', () => {
 		expect((await call('POST', '/api/rooms', { callId: 'VC-http-1' })).status).toBe(409);
 	});
 
+	it('lists the calls it still knows (live rooms, calls with undelivered events) for Frappe\'s reconciliation', async () => {
+		const isRoomList = httpDefValidator('RoomList');
+		expect((await call('GET', '/api/rooms', undefined, {})).status).toBe(401);
+		expect((await call('GET', '/api/rooms', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+		expect((await call('PUT', '/api/rooms', {})).status).toBe(405);
+
+		const empty = await call('GET', '/api/rooms');
+		expect(empty.status).toBe(200);
+		expect(isRoomList(empty.body)).toBe(true);
+		expect(empty.body).toEqual({ sidecarId: sidecar.config.sidecarId, startedAt: new Date(sidecar.startedAt).toISOString(), rooms: [], unreportedCallIds: [] });
+
+		await call('POST', '/api/rooms', { callId: 'VC-list-live' });
+		await call('POST', '/api/rooms', { callId: 'VC-list-ended' });
+		await call('POST', '/api/rooms/VC-list-ended/end', { reason: 'hangup' });
+		sink.undelivered.add('VC-list-ended');
+		try {
+			const listed = await call('GET', '/api/rooms');
+			expect(listed.status).toBe(200);
+			expect(isRoomList(listed.body), JSON.stringify(isRoomList.errors)).toBe(true);
+			expect(listed.body.rooms).toEqual([{ callId: 'VC-list-live', state: 'created', createdAt: sidecar.getRoom('VC-list-live')!.createdAt.toISOString() }]);
+			expect(listed.body.unreportedCallIds).toEqual(['VC-list-ended']);
+		} finally {
+			sink.undelivered.clear();
+		}
+		// Once its end has reached Frappe, an ended call is not listed (its final status stays readable).
+		const after = await call('GET', '/api/rooms');
+		expect(after.body.rooms.map((r: { callId: string }) => r.callId)).toEqual(['VC-list-live']);
+		expect(after.body.unreportedCallIds).toEqual([]);
+		expect((await call('GET', '/api/rooms/VC-list-ended')).body.state).toBe('ended');
+	});
+
 	it('unknown calls -> 404 room_not_found', async () => {
 		for (const [method, path] of [
 			['GET', '/api/rooms/VC-nope'],

@@ -235,12 +235,14 @@ describe('CallEventReporter', () => {
 		for (let n = 0; n < 30; n++) reporter.report(n % 2 ? 'call-a' : 'call-b', 'quality.summary', summary(n));
 		await new Promise((r) => setTimeout(r, 400));
 		expect(reporter.pending).toBe(30);
+		expect(reporter.undeliveredCallIds()).toEqual(['call-a', 'call-b']);
 		expect(reporter.stats().failedAttempts).toBeGreaterThanOrEqual(3);
 		expect(logs.some((l) => typeof l.reason === 'string' && l.reason.includes('ECONNREFUSED'))).toBe(true);
 
 		await receiver.listen();
 		await receiver.waitForEvents(30, 5_000);
 		await expect.poll(() => reporter.pending, { timeout: 5_000 }).toBe(0);
+		expect(reporter.undeliveredCallIds()).toEqual([]);
 		expectContiguous(receiver.eventsOf('call-a'));
 		expectContiguous(receiver.eventsOf('call-b'));
 		expect(receiver.duplicates).toBe(0);

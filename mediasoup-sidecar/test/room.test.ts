@@ -80,7 +80,7 @@ describe('room lifecycle', () => {
 		const ended = waitFor(() => customer.pushes.find((p) => p.event === 'call:state' && (p.payload as { state: string }).state === 'ended'));
 		const disconnected = new Promise((r) => customer.socket.once('disconnect', r));
 		await ok(agent.socket, 'call:hangup', {});
-		expect((await ended).payload).toEqual({ state: 'ended', reason: 'hangup' });
+		expect((await ended).payload).toEqual({ state: 'ended', reason: 'hangup', endedBy: { participantId: 'agent@example.com', role: 'agent' } });
 		await disconnected;
 		expect(sidecar.getRoom(callId)).toBeUndefined();
 		expect(sink.states(callId)).toEqual(['ringing', 'connecting', 'connected', 'on_hold', 'connected', 'ended(hangup)']);

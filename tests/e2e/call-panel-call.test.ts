@@ -62,6 +62,8 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await expect.poll(() => inviteInput.inputValue()).toContain("/call?invite=");
     const inviteUrl = await inviteInput.inputValue();
     expect(await agent.page.evaluate(() => navigator.clipboard.readText())).toBe(inviteUrl);
+    expect(await agent.page.locator('[data-ref="inviteLabel"]').textContent()).toBe("Invite link (copied)");
+    expect(await agent.page.locator('[data-ref="inviteNote"]').textContent()).toBe("Link copied to the clipboard.");
     await agent.page.getByLabel("Email the link to").fill("jane@example.com");
     await agent.page.getByRole("button", { name: "Send email" }).click();
     await agent.page.getByText("Invite emailed to jane@example.com.").waitFor();
@@ -137,7 +139,12 @@ describe("call panel: agent, invited customer, supervisor", () => {
     // No side shows an error, even once Frappe has answered: the agent's own hang-up is answered before the call ends.
     expect(await panelEnding(agent.page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
     expect(await panelEnding(customer.page)).toEqual({ title: "Call ended", detail: "The other side hung up.", isError: false });
-    expect((await panelEnding(supervisor.page)).isError).toBe(false);
+    expect(await panelEnding(supervisor.page)).toEqual({ title: "Call ended", detail: "The agent hung up.", isError: false });
+    // The invite link ended with the call: no email form, no copy note.
+    expect(await agent.page.locator('[data-ref="invite"]').isHidden()).toBe(true);
+    expect(await agent.page.locator('[data-ref="emailForm"] button', { hasText: "Send email" }).isVisible()).toBe(false);
+    expect(await agent.page.locator('[data-ref="inviteNote"]').isVisible()).toBe(false);
+    await shot(agent.page, "call-panel-agent-hung-up", "call-panel-agent-hung-up");
     const ended = await sidecar.api<{ state: string; endReason?: string }>("GET", `/api/rooms/${callId}`);
     expect([404, 200]).toContain(ended.status);
     if (ended.status === 200) expect(ended.body.state).toBe("ended");

@@ -24,9 +24,17 @@ afterAll(async () => {
   expect(await sidecar?.stop()).toBe(0);
 }, 30_000);
 
-async function callFromDesk({ micAllowed = true } = {}) {
+async function callFromDesk({ micAllowed = true, refuseClipboard = false } = {}) {
   party = await openParty({ micAllowed });
   const page = party.page;
+  if (refuseClipboard) {
+    // What Chromium answers a page without clipboard permission (or focus).
+    await page.addInitScript(() => {
+      Object.defineProperty(navigator.clipboard, "writeText", {
+        value: () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError")),
+      });
+    });
+  }
   await page.goto(`${frappe.origin}/harness/desk.html`);
   await page.evaluate(() =>
     (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
@@ -86,11 +94,30 @@ describe("call panel failures", () => {
       await customer.page.getByRole("button", { name: "Hang up" }).click();
       await waitStatus(agentPage, "ended");
       expect(await panelEnding(customer.page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
-      expect(await panelEnding(agentPage)).toEqual({ title: "Call ended", detail: "The other side hung up.", isError: false });
+      expect(await panelEnding(agentPage)).toEqual({ title: "Call ended", detail: "The customer hung up.", isError: false });
     } finally {
       await customer.close();
     }
   }, 90_000);
+
+  it("a refused clipboard: the label claims no copy; after the hang-up the link and its email form are gone", async () => {
+    const page = await callFromDesk({ refuseClipboard: true });
+    await waitStatus(page, "ringing");
+    await page.getByRole("button", { name: "Send invite" }).click();
+    await expect.poll(() => page.locator('[data-ref="inviteUrl"]').inputValue()).toContain("/call?invite=");
+    expect(await page.locator('[data-ref="inviteLabel"]').textContent()).toBe("Invite link");
+    expect(await page.locator('[data-ref="inviteNote"]').textContent()).toBe("Copy the link above (the browser did not allow copying).");
+    expect(await page.getByLabel("Invite link", { exact: true }).inputValue()).toContain("/call?invite=");
+    expect(await page.getByRole("button", { name: "Send email" }).isVisible()).toBe(true);
+    await shot(page, "call-panel-invite-not-copied");
+
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await waitStatus(page, "ended");
+    expect(await panelEnding(page)).toEqual({ title: "Call ended", detail: "You hung up.", isError: false });
+    expect(await page.locator('[data-ref="invite"]').isHidden()).toBe(true);
+    expect(await page.locator('[data-ref="emailForm"] button', { hasText: "Send email" }).isVisible()).toBe(false);
+    expect(await page.getByText("Copy the link above").isVisible()).toBe(false);
+  }, 30_000);
 
   it("sidecar unreachable", async () => {
     frappe.tweak.signalingUrl = "http://127.0.0.1:9";

@@ -70,6 +70,23 @@ def test_end_call_and_status_use_the_call_path(fake):
     assert seen[0][3] == {"reason": "hangup"}
 
 
+def test_list_rooms_asks_with_the_bearer_secret_and_checks_the_answer(fake):
+    client, answers, seen = fake
+    rooms = {
+        "sidecarId": "sidecar-1",
+        "startedAt": "2026-11-23T02:00:00Z",
+        "rooms": [{"callId": "VC-2026-00001", "state": "ringing", "createdAt": "2026-11-23T03:00:00Z"}],
+        "unreportedCallIds": ["VC-2026-00002"],
+    }
+    answers[("GET", "/api/rooms")] = (200, rooms)
+    assert client.list_rooms() == rooms
+    assert seen == [("GET", "/api/rooms", f"Bearer {SECRET}", None)]
+    # An answer that could make Frappe close calls by mistake is refused, not read as "knows nothing".
+    answers[("GET", "/api/rooms")] = (200, {"sidecarId": "sidecar-1", "startedAt": "2026-11-23T02:00:00Z"})
+    with pytest.raises(SidecarError, match="RoomList"):
+        client.list_rooms()
+
+
 def test_health_needs_no_secret(fake):
     client, answers, seen = fake
     health = {"status": "ok", "version": "1", "uptimeSec": 1, "workers": [], "rooms": 0, "participants": 0}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+
+# The roles whose presence makes the call; a supervisor only listens in or helps.
+PARTY_ROLES = frozenset({"agent", "customer", "whatsapp"})
 
 
 @dataclass(frozen=True)
@@ -13,6 +17,22 @@ class Durations:
     total: float
 
 
+@dataclass(frozen=True)
+class Presence:
+    """One participant of a call: their role, and when they left (None while in the call)."""
+
+    role: str
+    left_at: datetime | None
+
+
+def everyone_left_at(participants: Iterable[Presence]) -> datetime | None:
+    """When the last party left the call; None while a party is still in it, or when none ever joined."""
+    parties = [p for p in participants if p.role in PARTY_ROLES]
+    if not parties or any(p.left_at is None for p in parties):
+        return None
+    return max(p.left_at for p in parties if p.left_at is not None)
+
+
 def _seconds(start: datetime | None, end: datetime | None) -> float:
     if start is None or end is None:
         return 0.0
@@ -20,11 +40,17 @@ def _seconds(start: datetime | None, end: datetime | None) -> float:
 
 
 def durations(
-    started: datetime | None, connected: datetime | None, ended: datetime | None, now: datetime | None = None
+    started: datetime | None,
+    connected: datetime | None,
+    ended: datetime | None,
+    now: datetime | None = None,
+    everyone_left: datetime | None = None,
 ) -> Durations:
     """ring = started -> connected (-> end or now when never connected); talk = connected -> end;
-    total = started -> end. A live call counts up to `now`; a call without `now` nor end counts 0."""
-    end = ended or now
+    total = started -> end. A live call counts up to `now`; a call without `now` nor end counts 0.
+    The call is over for its people when the last party left (`everyone_left`): the time the call
+    server keeps an empty room open in case someone comes back counts in none of the three."""
+    end = min((t for t in (ended or now, everyone_left) if t is not None), default=None)
     ring_end = connected if connected is not None else end
     return Durations(
         ring=round(_seconds(started, ring_end), 3),

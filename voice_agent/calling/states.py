@@ -17,6 +17,11 @@ def end_reasons() -> list[str]:
     return list(_machine()["endReasons"])
 
 
+def live_states() -> list[str]:
+    """The states a call is in until it ends."""
+    return [state for state, spec in _machine()["states"].items() if not spec["terminal"]]
+
+
 def is_state(state: str) -> bool:
     return state in _machine()["states"]
 

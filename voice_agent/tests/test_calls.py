@@ -22,6 +22,8 @@ from frappe.utils import add_to_date, now_datetime
 
 from voice_agent.api import calls
 from voice_agent.calling import tokens
+from voice_agent.integrations.sidecar import reconcile
+from voice_agent.patches.v0_2 import end_talk_time_when_the_last_party_left
 from voice_agent.site_time import from_iso
 from voice_agent.telephony.timeline import timeline_content
 from voice_agent.tests.utils import VoiceAgentTestCase
@@ -39,11 +41,14 @@ ROLES = ("Voice Agent User", "Voice Agent Manager", "Voice Sidecar")
 
 
 class FakeSidecar:
-    """A loopback sidecar HTTP API: rooms, end, health."""
+    """A loopback sidecar HTTP API: rooms (create, end, list), health."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.rooms: dict[str, str] = {}
+        self.started_at = datetime.now(timezone.utc)
+        self.unreported: set[str] = set()
+        self.list_answer: tuple[int, dict] | None = None  # instead of the RoomList of `rooms`
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,7 +76,27 @@ class FakeSidecar:
                 return entry
 
             def do_GET(self):
-                self._record()
+                entry = self._record()
+                if self.path == "/api/rooms":
+                    if entry["auth"] != f"Bearer {SECRET}":
+                        return self._send(401, {"error": "unauthorized", "message": "bad secret"})
+                    if fake.list_answer:
+                        return self._send(*fake.list_answer)
+                    since = fake.started_at.isoformat()
+                    rooms = [
+                        {"callId": call, "state": state, "createdAt": since}
+                        for call, state in fake.rooms.items()
+                        if state != "ended"
+                    ]
+                    return self._send(
+                        200,
+                        {
+                            "sidecarId": "test-sidecar",
+                            "startedAt": since,
+                            "rooms": rooms,
+                            "unreportedCallIds": sorted(fake.unreported),
+                        },
+                    )
                 if self.path == "/health":
                     return self._send(
                         200,
@@ -226,6 +251,9 @@ class TestCalls(VoiceAgentTestCase):
         super().setUp()
         self.configure(port=self.sidecar.port)
         self.sidecar.requests.clear()
+        self.sidecar.started_at = datetime.now(timezone.utc) - timedelta(hours=1)
+        self.sidecar.unreported.clear()
+        self.sidecar.list_answer = None
 
     def start_call(self, user: str = AGENT) -> dict:
         frappe.set_user(user)
@@ -579,6 +607,151 @@ class TestCalls(VoiceAgentTestCase):
         frappe.set_user(MANAGER)
         self.assertEqual(calls.end_call(call, reason="ended_by_frappe")["state"], "ended")
         self.assertIn("not reachable", frappe.get_doc("Voice Call", call).state_history[-1].note)
+
+    def test_talk_time_ends_when_the_last_party_leaves_not_when_the_empty_room_closes(self):
+        call = self.start_call()["call"]
+        t0 = datetime(2026, 1, 5, 10, 0, 0, tzinfo=timezone.utc)
+        at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
+        frappe.db.set_value("Voice Call", call, "started_at", from_iso(t0.isoformat()))
+        customer = {"participantId": "INV-x1", "role": "customer"}
+        agent = {"participantId": AGENT, "role": "agent"}
+        # Both browsers closed without hanging up; the sidecar ended the empty room 60 s later.
+        self.report(
+            [
+                _event(call, 1, "participant.joined", agent, at(1)),
+                _state(call, 2, "created", "ringing", at(1)),
+                _event(call, 3, "participant.joined", customer, at(5)),
+                _state(call, 4, "ringing", "connecting", at(5)),
+                _state(call, 5, "connecting", "connected", at(6)),
+                _event(call, 6, "participant.left", {**customer, "reason": "disconnected"}, at(40)),
+                _state(call, 7, "connected", "reconnecting", at(40)),
+                _event(call, 8, "participant.left", {**agent, "reason": "disconnected"}, at(41.5)),
+                _state(call, 9, "reconnecting", "ended", at(101.5), reason="room_empty"),
+            ]
+        )
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertEqual((doc.state, doc.end_reason), ("ended", "room_empty"))
+        self.assertEqual(doc.ended_at, from_iso(at(101.5).isoformat()))
+        self.assertEqual((doc.ring_duration, doc.talk_duration, doc.total_duration), (6, 35.5, 41.5))
+
+        # The patch gives calls stored before this rule the same figures.
+        frappe.db.set_value("Voice Call", call, {"talk_duration": 95.5, "total_duration": 101.5})
+        end_talk_time_when_the_last_party_left.execute()
+        self.assertEqual(
+            frappe.db.get_value("Voice Call", call, ["ring_duration", "talk_duration", "total_duration"]),
+            (6, 35.5, 41.5),
+        )
+
+    # --- reconciliation with the sidecar ---------------------------------------
+
+    def started_minutes_ago(self, minutes: float) -> tuple[str, datetime]:
+        call = self.start_call()["call"]
+        started = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+        frappe.db.set_value("Voice Call", call, "started_at", from_iso(started.isoformat()))
+        return call, started
+
+    def test_reconciliation_closes_the_calls_the_sidecar_no_longer_knows(self):
+        self.sidecar.started_at = datetime.now(timezone.utc) - timedelta(minutes=10)
+        # Rang on the sidecar process before the restart: lost, ended when the new process started.
+        ringing, t0 = self.started_minutes_ago(16)
+        self.report(
+            [
+                _event(ringing, 1, "participant.joined", {"participantId": AGENT, "role": "agent"},
+                       t0 + timedelta(seconds=1)),
+                _state(ringing, 2, "created", "ringing", t0 + timedelta(seconds=1)),
+            ]
+        )
+        # Connected after the restart, then gone without a word: ended at its last report.
+        talking, t1 = self.started_minutes_ago(8)
+        after = lambda s: t1 + timedelta(seconds=s)  # noqa: E731
+        self.report(
+            [
+                _state(talking, 1, "created", "ringing", after(1)),
+                _state(talking, 2, "ringing", "connecting", after(3)),
+                _state(talking, 3, "connecting", "connected", after(5)),
+                _quality(talking, 4, after(65), 6, 0.0, 2.0, 30.0),
+            ]
+        )
+        kept = {
+            "live on the sidecar": self.started_minutes_ago(30)[0],
+            "end still in its outbox": self.started_minutes_ago(30)[0],
+            "too young to judge": self.started_minutes_ago(1)[0],
+        }
+        ended, _ = self.started_minutes_ago(20)
+        frappe.set_user(AGENT)
+        calls.end_call(ended)
+        frappe.set_user("Administrator")
+        for call in (ringing, talking, kept["end still in its outbox"], kept["too young to judge"]):
+            self.sidecar.rooms.pop(call)
+        self.sidecar.unreported.add(kept["end still in its outbox"])
+
+        with patch("frappe.publish_realtime") as publish:
+            closed = reconcile.close_lost_calls()
+        self.assertIn(ringing, closed)
+        self.assertIn(talking, closed)
+        for why, call in kept.items():
+            self.assertNotIn(call, closed, why)
+            self.assertNotIn(frappe.db.get_value("Voice Call", call, "state"), ("failed", "ended"), why)
+        self.assertNotIn(ended, closed)
+        self.assertEqual(frappe.db.get_value("Voice Call", ended, "end_reason"), "hangup")
+        listing = [r for r in self.sidecar.requests if r["path"] == "/api/rooms" and r["method"] == "GET"]
+        self.assertEqual([r["auth"] for r in listing], [f"Bearer {SECRET}"])
+
+        lost = frappe.get_doc("Voice Call", ringing)
+        self.assertEqual((lost.state, lost.end_reason), ("failed", "call_lost"))
+        self.assertEqual(lost.ended_at, from_iso(self.sidecar.started_at.isoformat()))
+        last = lost.state_history[-1]
+        self.assertEqual(
+            (last.from_state, last.to_state, last.reason, last.source),
+            ("ringing", "failed", "call_lost", "frappe"),
+        )
+        self.assertIn("no longer knows", last.note)
+        self.assertIn("test-sidecar", lost.error_message)
+        self.assertEqual(
+            [(p.participant_id, p.leave_reason) for p in lost.participants], [(AGENT, "call_ended")]
+        )
+        self.assertAlmostEqual(lost.ring_duration, 6 * 60, delta=2)
+
+        gone = frappe.get_doc("Voice Call", talking)
+        self.assertEqual(gone.ended_at, from_iso(after(65).isoformat()))
+        self.assertEqual((gone.ring_duration, gone.talk_duration, gone.total_duration), (5, 60, 65))
+
+        updates = [c.args[1] for c in publish.call_args_list if c.args and c.args[0] == "voice_call_update"]
+        mine = [u for u in updates if u["call"] == ringing]
+        self.assertTrue(mine)
+        for update in mine:
+            self.assertMatchesContract("VoiceCallUpdate", update)
+            self.assertEqual(
+                (update["event"], update["state"], update["end_reason"]), ("call.lost", "failed", "call_lost")
+            )
+            self.assertEqual([p["joined"] for p in update["participants"]], [False])
+
+        # Closed once: the next run has nothing of these to close.
+        self.assertFalse({ringing, talking} & set(reconcile.close_lost_calls()))
+        self.assertEqual(len(frappe.get_doc("Voice Call", ringing).state_history), len(lost.state_history))
+
+    def test_reconciliation_closes_nothing_without_a_definite_answer(self):
+        call, _ = self.started_minutes_ago(30)
+        self.sidecar.rooms.pop(call)
+        for answer in (
+            (404, {"error": "not_found", "message": "no route GET /api/rooms"}),  # an older sidecar
+            (500, {"error": "internal", "message": "internal error"}),
+            (200, {"sidecarId": "test-sidecar", "rooms": []}),  # outside the contract
+        ):
+            self.sidecar.list_answer = answer
+            with patch("frappe.log_error") as log_error:
+                self.assertNotIn(call, reconcile.close_lost_calls(), answer)
+            log_error.assert_called_once()
+        self.sidecar.list_answer = None
+        self.configure(shared_secret="another-secret-0123456789")
+        with patch("frappe.log_error") as log_error:
+            self.assertNotIn(call, reconcile.close_lost_calls())
+        self.assertIn("unauthorized", log_error.call_args.kwargs["message"])
+        self.configure(port=_closed_port())
+        with patch("frappe.log_error") as log_error:
+            self.assertNotIn(call, reconcile.close_lost_calls())  # unreachable: only a log line
+        log_error.assert_not_called()
+        self.assertEqual(frappe.db.get_value("Voice Call", call, "state"), "created")
 
     # --- settings, config, status ----------------------------------------------
 

@@ -41,6 +41,7 @@ export class Outbox {
 	readonly #insertEvent: StatementSync;
 	readonly #peek: StatementSync;
 	readonly #countPending: StatementSync;
+	readonly #pendingCallIds: StatementSync;
 	readonly #countDead: StatementSync;
 	#closed = false;
 
@@ -71,6 +72,7 @@ export class Outbox {
 			this.#insertEvent = this.#db.prepare('INSERT INTO events (event_id, call_id, body) VALUES (?, ?, ?)');
 			this.#peek = this.#db.prepare('SELECT row_id, event_id, call_id, body FROM events ORDER BY row_id LIMIT ?');
 			this.#countPending = this.#db.prepare('SELECT count(*) AS n FROM events');
+			this.#pendingCallIds = this.#db.prepare('SELECT DISTINCT call_id FROM events ORDER BY call_id');
 			this.#countDead = this.#db.prepare('SELECT count(*) AS n FROM dead_letters');
 		} catch (error) {
 			this.#db.close();
@@ -192,6 +194,11 @@ export class Outbox {
 
 	get pendingCount(): number {
 		return Number((this.#countPending.get() as { n: number }).n);
+	}
+
+	/** The calls with events still queued. */
+	pendingCallIds(): string[] {
+		return this.#pendingCallIds.all().map((r) => String(r.call_id));
 	}
 
 	get deadLetterCount(): number {

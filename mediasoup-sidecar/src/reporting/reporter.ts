@@ -169,6 +169,11 @@ export class CallEventReporter implements CallEventSink {
 		return this.#closed ? this.#pendingAtClose : this.#outbox.pendingCount;
 	}
 
+	undeliveredCallIds(): string[] {
+		if (this.#closed) throw new Error('undeliveredCallIds() | the reporter is closed');
+		return this.#outbox.pendingCallIds();
+	}
+
 	stats(): ReporterStats {
 		return {
 			...this.#stats,

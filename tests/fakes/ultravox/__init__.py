@@ -25,7 +25,8 @@ import requests
 from .. import LoopbackHandler, LoopbackServer
 
 HTTP_MODES = ("ok", "401", "429", "500", "slow")
-# ok: room_info then stay open; dead_room: room_info pointing at a closed port, then close after
+# ok: room_info pointing at a media server that never answers (LiveKit keeps connecting), then stay
+# open; dead_room: room_info pointing at a closed port (LiveKit fails at once), then close after
 # close_after seconds; ended: accept then close at once (the call is over); reject: refuse the upgrade.
 WS_MODES = ("ok", "dead_room", "ended", "reject")
 

@@ -30,6 +30,8 @@ class JoinSocketServer:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.port = port
         self.dead_room_port = _closed_port(host)
+        self.media_room_port = 0
+        self._media_connections: set[asyncio.StreamWriter] = set()
         if port == 0:
             with socket.socket() as s:
                 s.bind((host, 0))
@@ -50,9 +52,27 @@ class JoinSocketServer:
 
     async def _main(self) -> None:
         self._stop = self._loop.create_future()
-        async with serve(self._handle, self.host, self.port, process_request=self._check):
-            self._ready.set()
-            await self._stop
+        media = await asyncio.start_server(self._hold_media, self.host, 0)
+        self.media_room_port = media.sockets[0].getsockname()[1]
+        try:
+            async with serve(self._handle, self.host, self.port, process_request=self._check):
+                self._ready.set()
+                await self._stop
+        finally:
+            media.close()
+            for writer in list(self._media_connections):
+                writer.close()
+
+    async def _hold_media(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A media server that takes the connection and never answers: LiveKit stays connecting, as it
+        does with a slow one (and gives up after its own timeout), so the page stays "Connecting…"."""
+        self._media_connections.add(writer)
+        try:
+            while await reader.read(4096):
+                pass
+        finally:
+            self._media_connections.discard(writer)
+            writer.close()
 
     def _check(self, connection: ServerConnection, request: Any) -> Response | None:
         call_id = request.path.split("?")[0].rstrip("/").split("/")[-1]
@@ -71,7 +91,7 @@ class JoinSocketServer:
             await ws.close(1000, "call ended")
             return
         call["joined"] = call["joined"] or call["created"]
-        room_port = self.dead_room_port
+        room_port = self.dead_room_port if mode == "dead_room" else self.media_room_port
         await ws.send(json.dumps({"type": "room_info", "roomUrl": f"ws://{self.host}:{room_port}",
                                   "token": f"fake-livekit-token-{call_id}"}))
         if mode == "dead_room":

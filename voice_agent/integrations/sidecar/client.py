@@ -67,6 +67,10 @@ class SidecarClient:
     def call_status(self, call_id: str) -> dict[str, Any]:
         return self._call("callStatus", call_id=call_id)
 
+    def list_rooms(self) -> dict[str, Any]:
+        """The calls the sidecar still knows (RoomList): its live rooms and its unreported calls."""
+        return self._call("listRooms")
+
     def health(self) -> dict[str, Any]:
         return self._call("health")
 

@@ -13,14 +13,24 @@ from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
 from voice_agent.calling import states
-from voice_agent.calling.metrics import durations, mos_score, quality_label
+from voice_agent.calling.metrics import Presence, durations, everyone_left_at, mos_score, quality_label
 from voice_agent.site_time import from_iso, iso_utc
+from voice_agent.telephony.settings import reference_access_message
 
 MANAGER_ROLES = ("Voice Agent Manager", "System Manager")
 REALTIME_EVENT = "voice_call_update"
 
 
 class VoiceCall(Document):
+    # --- form --------------------------------------------------------------------------------
+
+    def onload(self) -> None:
+        """For the form: an ended call is read-only, and a record the user may not read says why."""
+        self.set_onload("ended", states.is_terminal(self.state))
+        self.set_onload(
+            "reference_access", reference_access_message(self.reference_doctype, self.reference_name)
+        )
+
     # --- changes -----------------------------------------------------------------------------
 
     def apply_sidecar_event(self, event: dict[str, Any]) -> None:
@@ -41,10 +51,14 @@ class VoiceCall(Document):
             row.left_at, row.leave_reason = at, payload.get("reason") or ""
         elif kind == "quality.summary":
             self._apply_quality_summary(payload)
+        self._update_durations()
 
-    def apply_local_state(self, to_state: str, reason: str | None, note: str) -> None:
-        """A state Frappe decides itself (the desk ended the call, the room could not be created)."""
-        at = now_datetime()
+    def apply_local_state(
+        self, to_state: str, reason: str | None, note: str, at: datetime | None = None
+    ) -> None:
+        """A state Frappe decides itself (the desk ended the call, the room could not be created, the call
+        server lost the call), at `at` (by default now)."""
+        at = at or now_datetime()
         self.append(
             "state_history", history_row(self.state, to_state, at, reason=reason, source="frappe", note=note)
         )
@@ -52,6 +66,10 @@ class VoiceCall(Document):
         if states.is_terminal(to_state):
             self.ended_at = at
             self.end_reason = reason or ""
+            # Nobody is in an ended call, whether or not the call server still reports their leaving.
+            for row in self.participants:
+                if row.joined_at and not row.left_at:
+                    row.left_at, row.leave_reason = at, "call_ended"
         self._update_durations()
 
     def publish(self, event_type: str) -> None:
@@ -131,7 +149,6 @@ class VoiceCall(Document):
         if states.is_terminal(target):
             self.ended_at = at
             self.end_reason = payload.get("reason") or ("no_answer" if target == "missed" else "")
-        self._update_durations()
 
     def _apply_quality_summary(self, summary: dict[str, Any]) -> None:
         # Cumulative over the whole call: the latest summary replaces the previous one.
@@ -156,10 +173,15 @@ class VoiceCall(Document):
         )
 
     def _update_durations(self) -> None:
+        everyone_left = everyone_left_at(
+            Presence(row.role, get_datetime(row.left_at) if row.left_at else None)
+            for row in self.participants
+        )
         result = durations(
             get_datetime(self.started_at) if self.started_at else None,
             get_datetime(self.connected_at) if self.connected_at else None,
             get_datetime(self.ended_at) if self.ended_at else None,
+            everyone_left=everyone_left,
         )
         self.ring_duration, self.talk_duration, self.total_duration = result.ring, result.talk, result.total
 
