@@ -18,6 +18,7 @@ PURE = [
     "voice_agent.calling",
     "voice_agent.web",
     "voice_agent.messaging",
+    "voice_agent.bot",
     "voice_agent.contracts",
     "voice_agent.integrations.ultravox.client",
     "voice_agent.integrations.ultravox.signature",
