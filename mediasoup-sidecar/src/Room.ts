@@ -21,6 +21,8 @@ import type {
 } from './types.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 
+const MAX_DURATION_WARNING_MS = 30_000;
+
 export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
 	{
 		kind: 'audio',
@@ -87,6 +89,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 	#closed = false;
 	#ringTimer?: NodeJS.Timeout;
 	#maxDurationTimer?: NodeJS.Timeout;
+	#maxDurationWarningTimer?: NodeJS.Timeout;
 	#emptyTimer?: NodeJS.Timeout;
 	#qualityTimer?: NodeJS.Timeout;
 	#qualityReportTimer?: NodeJS.Timeout;
@@ -113,7 +116,12 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
 		router.on('workerclose', () => this.close('failed', 'worker_died'));
 		this.#ringTimer = setTimeout(() => this.close('missed', 'no_answer'), o.timeouts.ringTimeoutSec * 1000);
-		this.#maxDurationTimer = setTimeout(() => this.close('ended', 'max_duration'), o.timeouts.maxDurationSec * 1000);
+		const maxDurationMs = o.timeouts.maxDurationSec * 1000;
+		this.#maxDurationTimer = setTimeout(() => this.close('ended', 'max_duration'), maxDurationMs);
+		// Nobody is cut off unwarned: the parties hear of the end MAX_DURATION_WARNING_MS before it (half the call when shorter).
+		const warnBeforeMs = Math.min(MAX_DURATION_WARNING_MS, maxDurationMs / 2);
+		const endsAt = Date.now() + maxDurationMs;
+		this.#maxDurationWarningTimer = setTimeout(() => this.warnEnding('max_duration', endsAt), maxDurationMs - warnBeforeMs);
 		this.#qualityTimer = setInterval(() => void this.#sampleQuality(), o.timeouts.qualityIntervalSec * 1000);
 		this.#qualityReportTimer = setInterval(() => {
 			if (this.#qualitySummary.hasUnreportedSamples) this.#sink.report(this.callId, 'quality.summary', this.#qualitySummary.take(false));
@@ -265,7 +273,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 	close(state: 'ended' | 'missed' | 'failed', reason: EndReason, endedBy?: Leg): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		for (const timer of [this.#ringTimer, this.#maxDurationTimer, this.#emptyTimer]) clearTimeout(timer);
+		for (const timer of [this.#ringTimer, this.#maxDurationTimer, this.#maxDurationWarningTimer, this.#emptyTimer]) clearTimeout(timer);
 		clearInterval(this.#qualityTimer);
 		clearInterval(this.#qualityReportTimer);
 		this.#endReason = reason;

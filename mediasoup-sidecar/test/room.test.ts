@@ -195,6 +195,22 @@ describe('room lifecycle', () => {
 		expect(sink.states(callId)).toEqual(['ended(max_duration)']);
 	});
 
+	it('the parties are warned before the maximum duration ends the call', async () => {
+		const callId = nextCallId();
+		await sidecar.createRoom({ callId, maxDurationSec: 2 });
+		const agent = await joinParty(sidecar, callId, 'agent-md', 'agent');
+		const warning = await waitFor(() => agent.pushes.find((p) => p.event === 'call:ending'), 3000, 'call:ending');
+		const { reason, endsInMs } = warning.payload as { reason: string; endsInMs: number };
+		expect(reason).toBe('max_duration');
+		// Warned half-way (the call is shorter than twice the 30 s warning), with the time actually left.
+		expect(endsInMs).toBeGreaterThan(500);
+		expect(endsInMs).toBeLessThanOrEqual(1000);
+		expect(sidecar.getRoom(callId)).toBeDefined();
+		await waitFor(() => sidecar.getRoom(callId) === undefined, 3000, 'room closed');
+		const events = agent.pushes.map((p) => p.event);
+		expect(events.indexOf('call:ending')).toBeLessThan(events.lastIndexOf('call:state'));
+	});
+
 	it('a reconnecting socket of the same participant replaces the old one', async () => {
 		const callId = nextCallId();
 		await createRoom(sidecar, callId);
