@@ -310,6 +310,16 @@ class TestCalls(VoiceAgentTestCase):
         self.assertEqual(request["body"]["callId"], call.name)
         self.assertEqual(request["body"]["ringTimeoutSec"], 60)
 
+    def test_a_deleted_calls_name_is_never_given_to_the_next_call(self):
+        """Frappe steps a doctype's declared series back when its newest record is deleted: the next call
+        got the deleted one's name, which the sidecar refused (409, "has already ended") and which an
+        unexpired token of the deleted call would open."""
+        first = self.start_call()["call"]
+        frappe.delete_doc("Voice Call", first, force=True, ignore_permissions=True)
+        second = self.start_call()["call"]
+        self.assertNotEqual(second, first)
+        self.assertTrue(second.startswith(f"VC-{now_datetime().year}-"), second)
+
     def test_sidecar_down_gives_a_clear_error_and_a_failed_call(self):
         self.configure(port=_closed_port())
         before = set(frappe.get_all("Voice Call", pluck="name"))

@@ -10,6 +10,7 @@ from typing import Any
 
 import frappe
 from frappe.model.document import Document
+from frappe.model.naming import make_autoname
 from frappe.utils import get_datetime, now_datetime
 
 from voice_agent.calling import states
@@ -20,8 +21,16 @@ from voice_agent.telephony.settings import reference_access_message
 MANAGER_ROLES = ("Voice Agent Manager", "System Manager")
 REALTIME_EVENT = "voice_call_update"
 
+NAME_SERIES = "VC-.YYYY.-.#####"
+
 
 class VoiceCall(Document):
+    def autoname(self) -> None:
+        # A series the doctype does not declare: Frappe steps a declared series back when the newest
+        # record is deleted, and the next call would get the deleted one's name, which its sidecar room
+        # (kept as ended) and any unexpired token of the deleted call still carry.
+        self.name = make_autoname(NAME_SERIES, doc=self)
+
     # --- form --------------------------------------------------------------------------------
 
     def onload(self) -> None:
