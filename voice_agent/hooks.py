@@ -50,11 +50,13 @@ permission_query_conditions = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.get_permission_query_conditions",
     "WhatsApp Conversation": "voice_agent.conversations.access.conversation_query_conditions",
     "WhatsApp Message": "voice_agent.conversations.access.message_query_conditions",
+    "Voice Interaction": "voice_agent.conversations.access.interaction_query_conditions",
 }
 has_permission = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.has_permission",
     "WhatsApp Conversation": "voice_agent.conversations.access.has_conversation_permission",
     "WhatsApp Message": "voice_agent.conversations.access.has_message_permission",
+    "Voice Interaction": "voice_agent.conversations.access.has_interaction_permission",
 }
 # Calls and WhatsApp messages on the timeline of the record they belong to.
 additional_timeline_content = {"*": [

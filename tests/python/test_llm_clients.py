@@ -104,7 +104,10 @@ def messages_of(request: FakeRequest) -> list[dict[str, Any]]:
 
 
 def test_llm_package_never_imports_frappe():
+    # connect.py is the Frappe glue (provider records as clients): tests/python/test_layout.py GLUE.
     for path in (ROOT / "voice_agent/integrations/llm").glob("*.py"):
+        if path.name == "connect.py":
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []

@@ -36,16 +36,29 @@ ACTIONS: dict[str, Callable[[dict[str, Any], Any, str], ToolResult]] = {
 }
 
 
+# Prefixes the idempotency scope of a chat, so that no conversation shares keys with a voice session (or a
+# conversation of another channel) of the same name.
+WHATSAPP_SCOPE = "whatsapp:"
+
+
 @dataclass(frozen=True)
 class ToolCaller:
-    """Who asks: the agent of a live voice session (and later a chat conversation), with its profile."""
+    """Who asks: the agent of a live voice session or of a WhatsApp conversation (exactly one), with its
+    profile."""
 
     profile: str
-    voice_session: str
+    voice_session: str | None = None
+    whatsapp_conversation: str | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.voice_session) == bool(self.whatsapp_conversation):
+            raise ValueError("A tool caller is either a voice session or a WhatsApp conversation.")
 
     @property
     def scope(self) -> str:
-        return self.voice_session
+        # A voice session's scope is its bare name, as before chats existed: the keys of calls already
+        # logged stay valid.
+        return self.voice_session or f"{WHATSAPP_SCOPE}{self.whatsapp_conversation}"
 
 
 def offered_tools(agent: Any) -> list[ToolTarget]:
@@ -126,7 +139,8 @@ def _interaction(caller: ToolCaller, tool: str, args: dict[str, Any], status: st
     # Written with db_insert (one INSERT, no document hooks): it is the agent's log, built complete
     # here, and the caller is a live conversation waiting on the reply.
     return frappe.get_doc({
-        "doctype": "Voice Interaction", "voice_session": caller.voice_session, "tool": tool, "status": status,
+        "doctype": "Voice Interaction", "voice_session": caller.voice_session,
+        "whatsapp_conversation": caller.whatsapp_conversation, "tool": tool, "status": status,
         "idempotency_key": key, "inputs": json.dumps(args, sort_keys=True, default=str)[:10000],
         "reply": reply, "error": error, "duration_ms": round((clock.monotonic() - started) * 1000, 1),
         "reference_doctype": reference[0] if reference else None,
@@ -136,6 +150,12 @@ def _interaction(caller: ToolCaller, tool: str, args: dict[str, Any], status: st
 
 
 def _record_outcome(caller: ToolCaller, result: ToolResult, email: str | None) -> None:
+    if caller.whatsapp_conversation:
+        return  # the Voice Interaction linked to the conversation is the chat's record of what it made
+    _record_session_outcome(caller, result, email)
+
+
+def _record_session_outcome(caller: ToolCaller, result: ToolResult, email: str | None) -> None:
     # One statement: two tools finishing at once in the same session cannot drop each other's document.
     # The caller's email (when given) lets personal data requests find the session.
     # party_type is assigned before party, so both read the party the session had before.

@@ -41,6 +41,17 @@ def message_query_conditions(user: str | None = None) -> str:
             f"(select c.name from `tabWhatsApp Conversation` c where {visible})")
 
 
+def interaction_query_conditions(user: str | None = None) -> str:
+    """The agent's tool calls: a Voice Agent User sees those of voice sessions, and a chat's only where
+    they see its conversation."""
+    user = user or frappe.session.user
+    if is_manager(user):
+        return ""
+    column = "`tabVoice Interaction`.`whatsapp_conversation`"
+    return (f"(coalesce({column}, '') = '' or {column} in "
+            f"(select c.name from `tabWhatsApp Conversation` c where {_condition(user, 'c')}))")
+
+
 def may_see(conversation: Any, user: str | None = None) -> bool:
     user = user or frappe.session.user
     if is_manager(user):
@@ -54,6 +65,14 @@ def has_conversation_permission(doc: Any, ptype: str = "read", user: str | None 
 
 def has_message_permission(doc: Any, ptype: str = "read", user: str | None = None) -> bool:
     conversation = frappe.db.get_value(CONVERSATION, doc.conversation, ["account", "assigned_to"], as_dict=True)
+    return bool(conversation) and may_see(conversation, user)
+
+
+def has_interaction_permission(doc: Any, ptype: str = "read", user: str | None = None) -> bool:
+    if not doc.get("whatsapp_conversation"):
+        return True
+    conversation = frappe.db.get_value(CONVERSATION, doc.whatsapp_conversation, ["account", "assigned_to"],
+                                       as_dict=True)
     return bool(conversation) and may_see(conversation, user)
 
 
