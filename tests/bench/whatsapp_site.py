@@ -4,7 +4,8 @@ Python, as the bench user, and prints one JSON line. tests/bench/whatsapp_messag
     runuser -u frappe -- /home/frappe/frappe-bench/env/bin/python /work/main/tests/bench/whatsapp_site.py \\
         <command> '<json args>'
 
-Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup (see each function). Everything it
+Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup, forget_deletions (see each function;
+the last also serves the real-site WhatsApp check, tests/e2e/whatsapp-site.test.ts). Everything it
 touches belongs to the benchmark's own WhatsApp Account ("WA Bench") and to records whose names start
 with "WA Bench" on numbers +1 415 555 6xxx / 7xxx, so cleanup leaves the rest of the site alone.
 """
@@ -314,6 +315,32 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
+def forget_deletions(args: dict[str, Any]) -> dict[str, int]:
+    """The traces Frappe keeps of records a check deleted through the REST API (which cannot delete
+    permanently): their Deleted Document copies and "Deleted" feed lines, and those of what went with
+    them (ERPNext deletes a Lead's own Contact). `records`: [[doctype, name], ...]; `seconds`: how long ago
+    the deleting started, so that older traces of a name used before are left alone."""
+    import frappe
+
+    since = frappe.utils.add_to_date(frappe.utils.now_datetime(), seconds=-int(args["seconds"]))
+    records = [(doctype, name) for doctype, name in args.get("records", [])]
+    names = sorted({name for _doctype, name in records})
+    copies = frappe.get_all("Deleted Document", filters={"creation": (">=", since)},
+                            fields=["name", "deleted_doctype", "deleted_name", "data"])
+    # What went with a record is named otherwise (a Lead's Contact after its person, a message's File by
+    # hash): its copy names the record it belonged to.
+    copies = [c for c in copies if c.deleted_name in names or (
+        c.deleted_doctype in ("Contact", "File") and any(n in (c.data or "") for n in names))]
+    contacts = [c.deleted_name for c in copies if c.deleted_doctype == "Contact"]
+    subjects = [f"{doctype} {name}" for doctype, name in records] + [f"Contact {name}" for name in contacts]
+    feed = frappe.get_all("Comment", filters={"comment_type": "Deleted", "creation": (">=", since),
+                                              "subject": ("in", subjects or [""])}, pluck="name")
+    frappe.db.delete("Comment", {"name": ("in", feed or [""])})
+    frappe.db.delete("Deleted Document", {"name": ("in", [c.name for c in copies] or [""])})
+    frappe.db.commit()
+    return {"deleted_documents": len(copies), "feed_lines": len(feed)}
+
+
 def _on_bench_number(frappe: Any, contact: str) -> bool:
     phones = frappe.get_all("Contact Phone", filters={"parent": contact, "parenttype": "Contact"}, pluck="phone")
     return bool(phones) and all(NUMBER_PREFIX[2:] in "".join(ch for ch in p if ch.isdigit()) for p in phones)
@@ -324,7 +351,7 @@ def _chunks(items: list[str], size: int):
         yield items[i:i + size]
 
 
-COMMANDS = {"counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
+COMMANDS = {"forget_deletions": forget_deletions, "counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
             "profile": profile, "cleanup": cleanup}
 
 
