@@ -96,3 +96,15 @@ class TestBrand(VoiceAgentTestCase):
             self.assertIn(f'<img class="va-brand-logo" src="{LOGO}" alt=""><span class="va-brand-name">{escaped}</span>',
                           html)
         self.assertNotIn("frappe", unescape(call_html).lower())
+
+    def test_both_pages_speak_the_visitors_language(self):
+        """Their text is translatable as any Frappe page's: a German site shows German headings."""
+        translations = {"Join the call": "Dem Anruf beitreten", "Talk to our assistant": "Sprechen Sie mit uns"}
+        with patch("frappe.translate.get_all_translations", return_value=translations), \
+                patch.object(frappe.local, "lang", "de"):
+            call_html = frappe.render_template("voice_agent/www/call/index.html", self.page_context(CALL_PAGE))
+            portal_html = frappe.render_template("voice_agent/www/voice-agent/index.html",
+                                                 self.page_context(PORTAL_PAGE))
+        self.assertIn("<h1>Dem Anruf beitreten</h1>", call_html)
+        self.assertIn('<h1 class="va-title">Sprechen Sie mit uns</h1>', portal_html)
+        self.assertNotIn('_("', call_html + portal_html)

@@ -1,5 +1,5 @@
 // Renders the public pages' real Jinja templates (voice_agent/www/*/index.html) as Frappe would, for
-// the subset they use: {% include "voice_agent/…" %}, {% if name %}…{% endif %} and {{ name|e }}.
+// the subset they use: {% include "voice_agent/…" %}, {% if name %}…{% endif %}, {{ name|e }} and {{ _("text")|e }}.
 // Anything else, or a field the harness does not provide, fails the test so the templates cannot drift.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +35,8 @@ export function renderPage(root: string, file: string, context: Record<string, s
     field(context, name, file) ? body : "",
   );
   html = html.replace(/\{\{\s*(\w+)\|e\s*\}\}/g, (_, name: string) => escapeHtml(field(context, name, file)));
-  if (/\{\{|\{%/.test(html)) throw new Error(`${file} uses Jinja beyond include, if and {{ name|e }}: extend the harness renderer`);
+  // Frappe's `_()` with no translation for the site's language: the English text.
+  html = html.replace(/\{\{\s*_\("((?:[^"\\]|\\.)*)"\)\|e\s*\}\}/g, (_, text: string) => escapeHtml(text.replace(/\\(.)/g, "$1")));
+  if (/\{\{|\{%/.test(html)) throw new Error(`${file} uses Jinja beyond include, if, {{ name|e }} and {{ _("text")|e }}: extend the harness renderer`);
   return html;
 }
