@@ -17,6 +17,11 @@ export interface CallEventPayloads {
     from: CallState;
     to: CallState;
     reason?: EndReason;
+    /** The participant whose hang-up ended the call; absent when a timer, the sidecar or Frappe ended it. */
+    endedBy?: {
+      participantId: string;
+      role: Role;
+    };
   };
   "participant.joined": {
     participantId: ParticipantId;

@@ -322,7 +322,12 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		if (to === 'connected' && !this.#connectedAt) this.#connectedAt = new Date();
 		if (to !== 'created' && to !== 'ringing') clearTimeout(this.#ringTimer);
 		this.#logger.info({ from, to, reason, ...(endedBy ? { endedBy: endedBy.id } : {}) }, 'call state');
-		this.#sink.report(this.callId, 'call.state_changed', { from, to, ...(reason ? { reason } : {}) });
+		this.#sink.report(this.callId, 'call.state_changed', {
+			from,
+			to,
+			...(reason ? { reason } : {}),
+			...(endedBy ? { endedBy: { participantId: endedBy.id, role: endedBy.role } } : {}),
+		});
 		this.#broadcast('call:state', {
 			state: to,
 			...(reason ? { reason } : {}),

@@ -84,6 +84,9 @@ describe('room lifecycle', () => {
 		await disconnected;
 		expect(sidecar.getRoom(callId)).toBeUndefined();
 		expect(sink.states(callId)).toEqual(['ringing', 'connecting', 'connected', 'on_hold', 'connected', 'ended(hangup)']);
+		// Frappe learns who hung up, as the browsers do.
+		const end = sink.events.find((e) => e.callId === callId && e.type === 'call.state_changed' && e.payload.to === 'ended');
+		expect(end?.payload.endedBy).toEqual({ participantId: 'agent@example.com', role: 'agent' });
 		const left = sink.events.filter((e) => e.callId === callId && e.type === 'participant.left').map((e) => e.payload);
 		expect(left).toEqual(
 			expect.arrayContaining([

@@ -99,7 +99,9 @@ def end_call(call: str, reason: str) -> dict[str, Any]:
     require_agent_or_manager(doc)
     if not states.is_terminal(doc.state):
         note = get_channel(doc.channel).end(doc, reason)
-        doc.apply_local_state("ended", reason, note)
+        # From the desk: the call's agent, or a manager ending someone else's call.
+        ended_by = "agent" if frappe.session.user == doc.agent else "supervisor"
+        doc.apply_local_state("ended", reason, note, ended_by=ended_by)
         doc.save(ignore_permissions=True)
         doc.publish("call.ended_by_frappe")
     return {"call": doc.name, "state": doc.state, "end_reason": doc.end_reason}

@@ -22,6 +22,7 @@ def timeline_content(doctype: str, docname: str) -> list[dict[str, Any]]:
             "creation",
             "state",
             "end_reason",
+            "ended_by",
             "agent",
             "channel",
             "talk_duration",
@@ -43,7 +44,7 @@ def _timeline_html(call: Any) -> str:
     parts = [
         f'<a href="/app/voice-call/{escape(call.name)}">{escape(call.name)}</a>',
         escape(_("{0} call by {1}").format(_(call.channel), frappe.utils.get_fullname(call.agent))),
-        f"<b>{escape(_(call.state))}</b>" + (f" ({escape(_(call.end_reason))})" if call.end_reason else ""),
+        f"<b>{escape(_(call.state))}</b>" + (f" ({escape(_end(call))})" if call.end_reason else ""),
     ]
     if call.talk_duration:
         parts.append(escape(_("talk {0}").format(format_duration(call.talk_duration))))
@@ -53,3 +54,9 @@ def _timeline_html(call: Any) -> str:
         parts.append(escape(_("quality {0} (MOS {1})").format(_(call.quality_label), call.mos)))
     return " · ".join(parts)
 
+
+def _end(call: Any) -> str:
+    """The end reason, and who hung up when a person did ("hangup by customer")."""
+    if call.ended_by:
+        return _("{0} by {1}").format(_(call.end_reason), _(call.ended_by))
+    return _(call.end_reason)

@@ -188,8 +188,10 @@ def _event(call: str, sequence: int, type_: str, payload: dict, at: datetime) ->
     }
 
 
-def _state(call: str, sequence: int, src: str, dst: str, at: datetime, reason: str | None = None) -> dict:
-    payload = {"from": src, "to": dst, **({"reason": reason} if reason else {})}
+def _state(call: str, sequence: int, src: str, dst: str, at: datetime, reason: str | None = None,
+           ended_by: dict | None = None) -> dict:
+    payload = {"from": src, "to": dst, **({"reason": reason} if reason else {}),
+               **({"endedBy": ended_by} if ended_by else {})}
     return _event(call, sequence, "call.state_changed", payload, at)
 
 
@@ -610,6 +612,22 @@ class TestCalls(VoiceAgentTestCase):
         self.assertEqual(
             frappe.db.get_value("Voice Call", call, ["state", "end_reason"]), ("ended", "hangup")
         )
+
+    def test_the_call_records_who_hung_up(self):
+        """From the sidecar (a party's hang-up) or from the desk (the agent, or a manager ending the call)."""
+        call = self.start_call()["call"]
+        now = datetime.now(timezone.utc)
+        self.report([_state(call, 1, "created", "ringing", now),
+                     _state(call, 2, "ringing", "ended", now, reason="hangup",
+                            ended_by={"participantId": "INV-x1", "role": "customer"})])
+        self.assertEqual(frappe.db.get_value("Voice Call", call, ["end_reason", "ended_by"]), ("hangup", "customer"))
+        frappe.set_user(AGENT)
+        self.assertIn("(hangup by customer)", timeline_content("Lead", self.lead.name)[0]["content"])
+
+        mine = self.start_call()["call"]
+        frappe.set_user(AGENT)
+        calls.end_call(mine)
+        self.assertEqual(frappe.db.get_value("Voice Call", mine, "ended_by"), "agent")
 
     def test_end_call_still_records_the_end_when_the_sidecar_is_gone(self):
         call = self.start_call()["call"]

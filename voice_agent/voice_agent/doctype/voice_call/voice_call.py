@@ -63,10 +63,11 @@ class VoiceCall(Document):
         self._update_durations()
 
     def apply_local_state(
-        self, to_state: str, reason: str | None, note: str, at: datetime | None = None
+        self, to_state: str, reason: str | None, note: str, at: datetime | None = None,
+        ended_by: str | None = None,
     ) -> None:
         """A state Frappe decides itself (the desk ended the call, the room could not be created, the call
-        server lost the call), at `at` (by default now)."""
+        server lost the call), at `at` (by default now); `ended_by` is the role of the person who did."""
         at = at or now_datetime()
         self.append(
             "state_history", history_row(self.state, to_state, at, reason=reason, source="frappe", note=note)
@@ -75,6 +76,7 @@ class VoiceCall(Document):
         if states.is_terminal(to_state):
             self.ended_at = at
             self.end_reason = reason or ""
+            self.ended_by = ended_by or ""
             # Nobody is in an ended call, whether or not the call server still reports their leaving.
             for row in self.participants:
                 if row.joined_at and not row.left_at:
@@ -158,6 +160,7 @@ class VoiceCall(Document):
         if states.is_terminal(target):
             self.ended_at = at
             self.end_reason = payload.get("reason") or ("no_answer" if target == "missed" else "")
+            self.ended_by = (payload.get("endedBy") or {}).get("role") or ""
 
     def _apply_quality_summary(self, summary: dict[str, Any]) -> None:
         # Cumulative over the whole call: the latest summary replaces the previous one.
