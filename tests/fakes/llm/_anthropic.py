@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ._steps import Answer, Call, Fail, FakeMessage, FakeRequest, Reply, estimate_tokens
+from ._steps import Answer, Call, Fail, FakeMessage, FakeRequest, Reply, estimate_tokens, text_of
 
 KNOWN_PARAMS = frozenset({
     "model", "max_tokens", "messages", "system", "tools", "tool_choice", "temperature", "top_p", "top_k",
@@ -196,19 +196,11 @@ def _check_messages(messages: Any, has_tools: bool) -> Answer | None:
 # -- the neutral view -------------------------------------------------------------------------------
 
 
-def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
-    return ""
-
-
 def describe(request: FakeRequest) -> None:
     body = request.body
     request.model = body.get("model")
     system = body.get("system")
-    request.system = system if isinstance(system, str) else _result_text(system or [])
+    request.system = system if isinstance(system, str) else text_of(system or [])
     for message in body["messages"]:
         blocks = _blocks(message["content"])
         if message["role"] == "assistant":
@@ -219,7 +211,7 @@ def describe(request: FakeRequest) -> None:
             continue
         for block in blocks:
             if block["type"] == "tool_result":
-                request.messages.append(FakeMessage("tool", _result_text(block.get("content")),
+                request.messages.append(FakeMessage("tool", text_of(block.get("content")),
                                                     tool_call_id=block["tool_use_id"],
                                                     is_error=bool(block.get("is_error"))))
         text = "".join(b["text"] for b in blocks if b["type"] == "text")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._steps import Answer, Call, Fail, FakeMessage, FakeRequest, Reply, estimate_tokens
+from ._steps import Answer, Call, Fail, FakeMessage, FakeRequest, Reply, estimate_tokens, text_of
 
 KNOWN_PARAMS = frozenset({
     "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "max_tokens",
@@ -227,14 +227,6 @@ def _check_tools(tools: Any) -> Answer | None:
 # -- the neutral view -------------------------------------------------------------------------------
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
 def describe(request: FakeRequest, deployments: Mapping[str, str], deployment: str | None) -> None:
     body = request.body
     request.model = deployments.get(deployment or "") if request.api == "azure" else body.get("model")
@@ -242,9 +234,9 @@ def describe(request: FakeRequest, deployments: Mapping[str, str], deployment: s
     for message in body["messages"]:
         role = message["role"]
         if role in ("system", "developer"):
-            system_parts.append(_text(message.get("content")))
+            system_parts.append(text_of(message.get("content")))
         elif role == "tool":
-            request.messages.append(FakeMessage("tool", _text(message.get("content")),
+            request.messages.append(FakeMessage("tool", text_of(message.get("content")),
                                                 tool_call_id=message["tool_call_id"]))
         elif role == "assistant":
             calls = []
@@ -254,9 +246,9 @@ def describe(request: FakeRequest, deployments: Mapping[str, str], deployment: s
                 except ValueError:
                     arguments = call["function"]["arguments"]
                 calls.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
-            request.messages.append(FakeMessage("assistant", _text(message.get("content")), tool_calls=calls))
+            request.messages.append(FakeMessage("assistant", text_of(message.get("content")), tool_calls=calls))
         else:
-            request.messages.append(FakeMessage("user", _text(message.get("content"))))
+            request.messages.append(FakeMessage("user", text_of(message.get("content"))))
     request.system = "\n".join(system_parts)
     request.tool_names = [t["function"]["name"] for t in body.get("tools") or []]
 

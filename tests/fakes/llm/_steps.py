@@ -170,3 +170,13 @@ def estimate_tokens(value: Any) -> int:
     """About four characters a token, as the providers' own rough guide; at least one."""
     text = value if isinstance(value, str) else repr(value)
     return max(1, len(text) // 4)
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's content in either API: a string, or a list of blocks / parts of which the
+    "text" ones count."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
+    return ""
