@@ -2,7 +2,7 @@
 // customer (the real /call page) and a listen-only supervisor, three Chromiums
 // with fake microphones; audio is checked through each page's getStats().
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { counters, growth, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { counters, growth, openCallPanel, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 let sidecar: RunningSidecar;
@@ -39,14 +39,7 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await agent.page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: frappe.origin });
 
     // Agent clicks Call on the Lead.
-    await agent.page.goto(`${frappe.origin}/harness/desk.html`);
-    await agent.page.evaluate(() =>
-      (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
-        reference_doctype: "Lead",
-        reference_name: "CRM-LEAD-2026-00001",
-        title: "Call Jane Doe",
-      }),
-    );
+    await openCallPanel(agent.page, frappe.origin);
     await waitStatus(agent.page, "ringing");
     expect(frappe.calls.find((c) => c.method === "initiate_call")?.args).toEqual({
       reference_doctype: "Lead",
@@ -115,10 +108,7 @@ describe("call panel: agent, invited customer, supervisor", () => {
     await eventually(async () => (await growth(customer.page, 1000)).packetsReceived > 20, 10_000, "audio after resume");
 
     // A listen-only supervisor hears both parties and sends nothing.
-    await supervisor.page.goto(`${frappe.origin}/harness/desk.html`);
-    await supervisor.page.evaluate((call) =>
-      (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({ supervise_call: call, listen_only: true }),
-    callId);
+    await openCallPanel(supervisor.page, frappe.origin, { supervise_call: callId, listen_only: true });
     await waitStatus(supervisor.page, "connected");
     await eventually(async () => ((await counters(supervisor.page))?.activeInbound ?? 0) === 2, 15_000, "supervisor consumes both parties");
     const heard = await growth(supervisor.page, 1500);

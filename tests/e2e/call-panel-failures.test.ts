@@ -1,7 +1,7 @@
 // Each failure the call panel can meet, in a real Chromium against the real
 // sidecar: the message the user reads and the state left behind.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { counters, growth, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { counters, growth, openCallPanel, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 let sidecar: RunningSidecar;
@@ -35,14 +35,7 @@ async function callFromDesk({ micAllowed = true, refuseClipboard = false } = {})
       });
     });
   }
-  await page.goto(`${frappe.origin}/harness/desk.html`);
-  await page.evaluate(() =>
-    (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
-      reference_doctype: "Lead",
-      reference_name: "CRM-LEAD-2026-00001",
-      title: "Call Jane Doe",
-    }),
-  );
+  await openCallPanel(page, frappe.origin);
   return page;
 }
 
@@ -164,13 +157,7 @@ describe("call panel failures", () => {
   it("a call with no room on the sidecar is refused", async () => {
     party = await openParty();
     const page = party.page;
-    await page.goto(`${frappe.origin}/harness/desk.html`);
-    await page.evaluate(() =>
-      (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
-        supervise_call: "VC-UNKNOWN",
-        listen_only: true,
-      }),
-    );
+    await openCallPanel(page, frappe.origin, { supervise_call: "VC-UNKNOWN", listen_only: true });
     await waitStatus(page, "ended");
     const alert = await alertText(page);
     expect(alert.title).toBe("Call refused");

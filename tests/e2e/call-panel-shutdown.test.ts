@@ -1,7 +1,7 @@
 // The call server is stopped (SIGTERM, as pm2 does on a reload) during a call: both
 // panels count down the drain, then say the server was shut down for maintenance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
+import { openCallPanel, openParty, panelEnding, shot, waitStatus, type CallBrowser } from "./support/call-browser";
 import { startFakeFrappe, startSidecar, type FakeFrappe, type RunningSidecar } from "./support/call-harness";
 
 const GRACE_SEC = 8;
@@ -34,14 +34,7 @@ describe("call panel: the call server shuts down during a call", () => {
     const agent = await openParty();
     const customer = await openParty();
     parties.push(agent, customer);
-    await agent.page.goto(`${frappe.origin}/harness/desk.html`);
-    await agent.page.evaluate(() =>
-      (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel({
-        reference_doctype: "Lead",
-        reference_name: "CRM-LEAD-2026-00001",
-        title: "Call Jane Doe",
-      }),
-    );
+    await openCallPanel(agent.page, frappe.origin);
     await waitStatus(agent.page, "ringing");
     const call = (await agent.page.locator(".va-call-panel").getAttribute("data-call")) as string;
     const invite = await fetch(`${frappe.origin}/api/method/voice_agent.api.calls.create_invite`, {

@@ -106,3 +106,15 @@ export async function shot(page: Page, name: string, docsCopy?: string): Promise
   }
   return path;
 }
+
+/** A call from the harness's Lead. */
+export const LEAD_CALL = { reference_doctype: "Lead", reference_name: "CRM-LEAD-2026-00001", title: "Call Jane Doe" };
+
+/** The harness desk page of `origin` with the call panel opened by the desk's own entry point. */
+export async function openCallPanel(page: Page, origin: string, options: Record<string, unknown> = LEAD_CALL): Promise<void> {
+  await page.goto(`${origin}/harness/desk.html`);
+  await page.evaluate(
+    (o) => (window as unknown as { voice_agent: { open_call_panel(o: object): unknown } }).voice_agent.open_call_panel(o),
+    options,
+  );
+}
