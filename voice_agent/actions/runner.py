@@ -19,6 +19,7 @@ from voice_agent.actions import appointments, orders, tickets
 from voice_agent.actions.base import Refusal, ToolResult
 from voice_agent.agent.tools import (
     ToolArgumentError,
+    ToolOutcome,
     ToolTarget,
     available_tools,
     idempotency_key,
@@ -72,6 +73,16 @@ def _doctype_exists(doctype: str) -> bool:
 
 
 def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[str, Any]:
+    """The answer for Ultravox's HTTP tools: ``result``, the sentence the agent says, and ``document``
+    when one was made."""
+    outcome = call_tool(caller, tool, raw_args)
+    answer: dict[str, Any] = {"result": outcome.reply}
+    if outcome.document:
+        answer["document"] = {"doctype": outcome.document[0], "name": outcome.document[1]}
+    return answer
+
+
+def call_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> ToolOutcome:
     started = clock.monotonic()
     agent = frappe.get_cached_doc("Voice Agent Profile", caller.profile)
     target = next((t for t in offered_tools(agent) if t.tool == tool), None)
@@ -90,7 +101,8 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
     transaction_lock(f"tool:{key}")
     previous = _previous_reply(key)
     if previous is not None:
-        return {"result": previous}
+        # Answered as before; the document was counted (and scored) when it was made.
+        return ToolOutcome("success", previous)
 
     try:
         with as_administrator():
@@ -102,7 +114,7 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
         frappe.db.rollback()
         frappe.log_error(title=f"Voice agent tool {tool} failed")
         _log(caller, tool, args, "Failed", GENERIC_FAILURE, started, error=frappe.get_traceback()[-2000:])
-        return {"result": _(GENERIC_FAILURE)}
+        return ToolOutcome("failed", _(GENERIC_FAILURE))
 
     try:
         # The unique key is written in the same transaction as the document: a writer that got past the
@@ -112,10 +124,10 @@ def run_tool(caller: ToolCaller, tool: str, raw_args: dict[str, Any]) -> dict[st
     except frappe.UniqueValidationError:
         frappe.db.rollback()
         frappe.clear_messages()
-        return {"result": frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply")}
+        return ToolOutcome("success", frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply"))
     _record_outcome(caller, result, args.get("email"))
     frappe.db.commit()
-    return {"result": result.reply, "document": {"doctype": result.doctype, "name": result.name}}
+    return ToolOutcome("success", result.reply, (result.doctype, result.name))
 
 
 def _previous_reply(key: str) -> str | None:
@@ -123,9 +135,9 @@ def _previous_reply(key: str) -> str | None:
     return frappe.db.get_value("Voice Interaction", {"idempotency_key": key}, "reply", for_update=True)
 
 
-def _refuse(caller: ToolCaller, tool: str, args: dict[str, Any], reply: str, started: float) -> dict[str, Any]:
+def _refuse(caller: ToolCaller, tool: str, args: dict[str, Any], reply: str, started: float) -> ToolOutcome:
     _log(caller, tool, args, "Refused", reply, started)
-    return {"result": reply}
+    return ToolOutcome("refused", reply)
 
 
 def _log(caller: ToolCaller, tool: str, args: dict[str, Any], status: str, reply: str, started: float,

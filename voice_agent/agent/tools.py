@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -108,6 +108,19 @@ TOOLS: dict[str, ToolDefinition] = {
         ("HD Ticket", "Issue"),
     ),
 }
+
+
+ToolStatus = Literal["success", "refused", "failed"]
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call did, whichever channel asked: ``reply`` is the sentence the agent reads (and may
+    pass on); ``document`` what it made (not on a repeat: that was counted when it was made)."""
+
+    status: ToolStatus
+    reply: str
+    document: tuple[str, str] | None = None
 
 
 class ToolArgumentError(ValueError):

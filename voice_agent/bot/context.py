@@ -87,11 +87,13 @@ class Message:
 
 @dataclass(frozen=True)
 class PartyFacts:
-    """The only facts from ERPNext the model gets (the profile decides which of them to pass)."""
+    """The only facts from ERPNext the model gets (the profile decides which of them to pass), and the
+    number the customer writes from (so a tool that needs a phone number need not ask for it)."""
 
     name: str | None = None
     open_orders: tuple[str, ...] = ()
     open_issues: tuple[str, ...] = ()
+    whatsapp_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,8 @@ def _facts_json(facts: PartyFacts | None, limits: ContextLimits) -> str | None:
     data: dict[str, Any] = {}
     if facts.name and facts.name.strip():
         data["name"] = _fact(facts.name, limits)
+    if facts.whatsapp_number and facts.whatsapp_number.strip():
+        data["whatsapp_number"] = _fact(facts.whatsapp_number, limits)
     for key, items in (("open_orders", facts.open_orders), ("open_issues", facts.open_issues)):
         if isinstance(items, str):
             raise TypeError(f"PartyFacts.{key} must be a sequence of lines, not one string.")
