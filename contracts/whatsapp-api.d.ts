@@ -79,6 +79,8 @@ export type Message = {
     name?: string | null;
     address?: string | null;
   };
+  /** Sent by the bot (sent_by is then null). */
+  bot_reply: boolean;
 };
 
 export type Conversation = {
@@ -100,6 +102,7 @@ export type Conversation = {
   lead_score?: number | null;
   /** Other records with this number: the conversation can be re-linked to one of them. */
   other_parties: Party[];
+  bot: null | BotView;
 };
 
 /** get_messages: newest first, `before` pages back. */
@@ -174,4 +177,38 @@ export type WhatsAppUpdate = {
   kind: "message" | "status" | "conversation";
   conversation: Conversation;
   message?: Message;
+};
+
+/** The bot on a conversation: null when the account's bot has never taken part in it. */
+export type BotView = {
+  state: "Active" | "Handed over" | "Off";
+  /** Why the bot handed over (a stable code; the panel words it). */
+  handover_reason: null | ("customer_asked" | "tool_failures" | "model_unsure" | "score_threshold" | "max_turns" | "bot_unavailable" | "person_took_over");
+  handover_detail: string | null;
+  handed_over_at: MaybeTimestamp;
+  /** A rate cap holds the bot's replies until then. */
+  paused_until: MaybeTimestamp;
+  /** The bot's last remark for the team (a cap reached, a reply held back). */
+  note: string | null;
+  language: string | null;
+  score: number | null;
+  /** One line per contribution to the score. */
+  score_explanation: string[];
+  /** What the bot's model requests cost so far; null for users who are not managers. */
+  cost: number | null;
+};
+
+export type ScoreChange = {
+  name: string;
+  score: number;
+  previous_score: number;
+  change: number;
+  reasons: string[];
+  at: Timestamp;
+  message: string | null;
+};
+
+export type ScoreHistory = {
+  conversation: string;
+  changes: ScoreChange[];
 };

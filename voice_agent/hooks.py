@@ -14,11 +14,12 @@ require_type_annotated_api_methods = True
 # Webhook events that failed (or whose job never ran) are processed again.
 scheduler_events = {
     "cron": {
-        # WhatsApp messages whose send is due, and inbound files whose download is due (a retry, or a job
-        # that was lost), go within a minute.
+        # WhatsApp messages whose send is due, inbound files whose download is due, and customer messages
+        # the bot has not answered (a retry, or a job that was lost), go within a minute.
         "* * * * *": [
             "voice_agent.integrations.whatsapp.outbound.send_due_messages",
             "voice_agent.integrations.whatsapp.media.download_due",
+            "voice_agent.conversations.bot.answer_waiting",
         ],
         "*/5 * * * *": [
             "voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events",
@@ -34,6 +35,10 @@ scheduler_events = {
         "voice_agent.integrations.whatsapp.template_sync.sync_all",
     ],
 }
+
+# The Lead's WhatsApp lead score (written by the bot, explained in Lead Score Change).
+after_install = ["voice_agent.conversations.scores.add_lead_score_field"]
+after_migrate = ["voice_agent.conversations.scores.add_lead_score_field"]
 
 # Only the site itself and the allowed origins may frame /voice-agent; nobody frames /call.
 after_request = ["voice_agent.page_headers.add_frame_ancestors"]
@@ -51,12 +56,14 @@ permission_query_conditions = {
     "WhatsApp Conversation": "voice_agent.conversations.access.conversation_query_conditions",
     "WhatsApp Message": "voice_agent.conversations.access.message_query_conditions",
     "Voice Interaction": "voice_agent.conversations.access.interaction_query_conditions",
+    "Lead Score Change": "voice_agent.conversations.access.score_change_query_conditions",
 }
 has_permission = {
     "Voice Call": "voice_agent.voice_agent.doctype.voice_call.voice_call.has_permission",
     "WhatsApp Conversation": "voice_agent.conversations.access.has_conversation_permission",
     "WhatsApp Message": "voice_agent.conversations.access.has_message_permission",
     "Voice Interaction": "voice_agent.conversations.access.has_interaction_permission",
+    "Lead Score Change": "voice_agent.conversations.access.has_score_change_permission",
 }
 # Calls and WhatsApp messages on the timeline of the record they belong to.
 additional_timeline_content = {"*": [
@@ -88,7 +95,9 @@ doctype_list_js = {"Voice Call": _DURATIONS}
 # (copied from the party of a conversation, given to the agent's tools); deletion redacts these fields.
 user_data_fields = [
     {"doctype": "WhatsApp Conversation", "filter_by": "customer_email",
-     "redact_fields": ["profile_name", "wa_id", "user_id", "phone", "party_title", "last_message_preview"]},
+     "redact_fields": ["profile_name", "wa_id", "user_id", "phone", "party_title", "last_message_preview",
+                       "bot_summary", "bot_memory", "score_explanation", "handover_detail"]},
+    {"doctype": "Lead Score Change", "filter_by": "customer_email", "redact_fields": ["reasons", "explanation", "details"]},
     {"doctype": "WhatsApp Message", "filter_by": "customer_email",
      "redact_fields": ["text", "raw", "contacts", "coordinates", "location_name", "location_address", "filename",
                        "media_file", "reaction_emoji"]},

@@ -15,6 +15,9 @@ may be creating at the same moment.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
@@ -66,3 +69,33 @@ def read_committed() -> None:
         return
     frappe.db.sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
     frappe.db.commit()
+
+
+@contextmanager
+def held_lock(key: str, timeout_sec: int) -> Iterator[bool]:
+    """A named lock held across commits until the block ends (``transaction_lock`` ends with the
+    transaction). Yields whether it was granted within ``timeout_sec``; the block runs either way and
+    decides what to do without it."""
+    name = "va:" + hashlib.sha1(key.encode()).hexdigest()
+    if frappe.db.db_type == "postgres":
+        granted = bool(_poll_pg_lock(name, timeout_sec))
+    else:
+        granted = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, timeout_sec))[0][0] == 1
+    try:
+        yield granted
+    finally:
+        if granted:
+            if frappe.db.db_type == "postgres":
+                frappe.db.sql("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+            else:
+                frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
+
+
+def _poll_pg_lock(name: str, timeout_sec: int) -> bool:
+    deadline = time.monotonic() + timeout_sec
+    while True:
+        if frappe.db.sql("SELECT pg_try_advisory_lock(hashtext(%s))", (name,))[0][0]:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)

@@ -9,7 +9,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint
 
-from voice_agent.conversations import service
+from voice_agent.conversations import bot, service
 from voice_agent.conversations.access import conversation_for, is_manager, require_chat_user
 from voice_agent.integrations.whatsapp import accounts, template_sync
 from voice_agent.integrations.whatsapp.api import whatsapp_webhook
@@ -89,6 +89,8 @@ def send_message(
     message = queue_message(doc, kind, text=text, reply_to=reply_to, file_url=file_url, template=template,
                             template_values=_json_arg(template_values, dict, "template_values"),
                             options=_json_arg(options, list, "options"), list_button=list_button)
+    if doc.bot_state == "Active":
+        bot.take_over(doc, frappe.session.user, _("{0} replied to the customer.").format(frappe.session.user))
     return message.view()
 
 

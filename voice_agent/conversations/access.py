@@ -41,6 +41,14 @@ def message_query_conditions(user: str | None = None) -> str:
             f"(select c.name from `tabWhatsApp Conversation` c where {visible})")
 
 
+def score_change_query_conditions(user: str | None = None) -> str:
+    user = user or frappe.session.user
+    if is_manager(user):
+        return ""
+    return (f"`tabLead Score Change`.`conversation` in "
+            f"(select c.name from `tabWhatsApp Conversation` c where {_condition(user, 'c')})")
+
+
 def interaction_query_conditions(user: str | None = None) -> str:
     """The agent's tool calls: a Voice Agent User sees those of voice sessions, and a chat's only where
     they see its conversation."""
@@ -64,6 +72,11 @@ def has_conversation_permission(doc: Any, ptype: str = "read", user: str | None 
 
 
 def has_message_permission(doc: Any, ptype: str = "read", user: str | None = None) -> bool:
+    conversation = frappe.db.get_value(CONVERSATION, doc.conversation, ["account", "assigned_to"], as_dict=True)
+    return bool(conversation) and may_see(conversation, user)
+
+
+def has_score_change_permission(doc: Any, ptype: str = "read", user: str | None = None) -> bool:
     conversation = frappe.db.get_value(CONVERSATION, doc.conversation, ["account", "assigned_to"], as_dict=True)
     return bool(conversation) and may_see(conversation, user)
 

@@ -205,14 +205,21 @@ def assign(conversation: str, user: str | None) -> dict[str, Any]:
         frappe.throw(_("{0} is not in the team of {1}.").format(user, doc.account))
     if doc.assigned_to == (user or None):
         return doc.view()
+    assign_user(doc, user)
+    doc.publish("conversation")
+    return doc.view()
+
+
+def assign_user(doc: Any, user: str | None) -> None:
+    """Assign the conversation (saved) to ``user`` with a ToDo, replacing the assignee before; no checks."""
+    if doc.assigned_to == (user or None):
+        return
     if doc.assigned_to:
         assign_to.remove(CONVERSATION, doc.name, doc.assigned_to, ignore_permissions=True)
     doc.assigned_to = user or None
     doc.save(ignore_permissions=True)
     if user:
         assign_to.add({"assign_to": [user], "doctype": CONVERSATION, "name": doc.name}, ignore_permissions=True)
-    doc.publish("conversation")
-    return doc.view()
 
 
 def link_party(conversation: str, party_doctype: str, party_name: str) -> dict[str, Any]:

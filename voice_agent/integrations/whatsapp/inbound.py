@@ -9,6 +9,7 @@ from typing import Any
 import frappe
 from frappe import _
 
+from voice_agent.conversations import bot
 from voice_agent.conversations.service import conversation_for_customer
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.integrations.whatsapp.media import queue_download
@@ -60,6 +61,7 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
     if doc.media_id:
         queue_download()
     conversation.publish("message", doc)
+    bot.on_customer_message(conversation, doc)
 
 
 def _move_conversation(conversation: Any, new_wa_id: str) -> None:

@@ -43,8 +43,11 @@ KINDS = ("text", "media", "template", "buttons", "list", "call_permission_reques
 def queue_message(conversation: Any, kind: str, *, text: str | None = None, reply_to: str | None = None,
                   file_url: str | None = None, template: str | None = None,
                   template_values: dict[str, Any] | None = None, options: list[dict[str, str]] | None = None,
-                  list_button: str | None = None, sent_by: str | None = None) -> Any:
-    """A new outbound message of `conversation`, checked and queued (the caller commits); returns it."""
+                  list_button: str | None = None, sent_by: str | None = None,
+                  bot_reply: dict[str, Any] | None = None) -> Any:
+    """A new outbound message of `conversation`, checked and queued (the caller commits); returns it.
+    ``bot_reply``: the bot sends it, with these Bot fields (model, tokens, cost); the bot's job sends it
+    itself right after its commit (``send``), and the scheduler takes it over if that never happens."""
     if kind not in KINDS:
         frappe.throw(_("Unknown message kind {0}.").format(kind))
     try:
@@ -56,8 +59,12 @@ def queue_message(conversation: Any, kind: str, *, text: str | None = None, repl
     values: dict[str, Any] = {"doctype": MESSAGE, "conversation": conversation.name,
                               "account": conversation.account, "direction": "Outbound", "status": "Queued",
                               "party_doctype": conversation.party_doctype, "party_name": conversation.party_name,
-                              "customer_email": conversation.customer_email, "sent_by": sent_by or frappe.session.user, "next_attempt_at": now_datetime(),
-                              "attempts": 0}
+                              "customer_email": conversation.customer_email,
+                              "sent_by": None if bot_reply is not None else sent_by or frappe.session.user,
+                              "next_attempt_at": now_datetime(), "attempts": 0}
+    if bot_reply is not None:
+        values.update(bot_reply, bot_reply=1,
+                      next_attempt_at=add_to_date(now_datetime(), seconds=AFTER_RESPONSE_GRACE_SEC))
     if reply_to:
         values["reply_to"] = reply_to
         values["reply_to_wamid"] = frappe.db.get_value(MESSAGE, {"name": reply_to,
@@ -84,7 +91,8 @@ def queue_message(conversation: Any, kind: str, *, text: str | None = None, repl
                              "attached_to_field": "media_file"})
     conversation.record_outbound(now_datetime(), message.preview())
     conversation.save_activity()
-    _send_soon(message)
+    if bot_reply is None:
+        _send_soon(message)
     conversation.publish("message", message)
     return message
 

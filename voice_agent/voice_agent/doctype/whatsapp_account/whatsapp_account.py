@@ -30,9 +30,23 @@ class WhatsAppAccount(Document):
         base = (self.graph_base_url or DEFAULT_BASE_URL).rstrip("/")
         if base != DEFAULT_BASE_URL and not frappe.conf.developer_mode:
             frappe.throw(_("Another Graph API address than Meta's is only allowed in developer mode."))
+        self._validate_bot()
         self._keep_previous_secret()
         if self._changed_password("access_token"):
             self.status, self.token_expired_at, self.flags.token_replaced = "Not tested", None, True
+
+    def _validate_bot(self) -> None:
+        if not self.bot_enabled:
+            return
+        if not self.bot_profile:
+            frappe.throw(_("Choose the Voice Agent Profile whose agent answers as the bot."))
+        profile = frappe.db.get_value("Voice Agent Profile", self.bot_profile,
+                                      ["enabled", "chat_enabled", "chat_provider"], as_dict=True)
+        if not profile or not profile.enabled:
+            frappe.throw(_("Voice Agent Profile {0} does not exist or is disabled.").format(self.bot_profile))
+        if not profile.chat_enabled or not profile.chat_provider:
+            frappe.throw(_("Voice Agent Profile {0} does not chat: tick Chat Enabled and choose its chat provider "
+                           "first.").format(self.bot_profile))
 
     def on_update(self) -> None:
         if self.flags.token_replaced:

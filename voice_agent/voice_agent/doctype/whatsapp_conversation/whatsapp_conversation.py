@@ -95,6 +95,26 @@ class WhatsAppConversation(Document):
             "status": self.status or "Open",
             "bot_state": self.bot_state or None,
             "lead_score": self.lead_score if self.lead_score else None,
+            "bot": self.bot_view(),
+        }
+
+    def bot_view(self) -> dict[str, Any] | None:
+        """contracts/whatsapp-api.schema.json#/$defs/BotView"""
+        if not self.bot_state:
+            return None
+        from voice_agent.conversations.access import is_manager
+
+        return {
+            "state": self.bot_state,
+            "handover_reason": self.handover_reason or None if self.bot_state == "Handed over" else None,
+            "handover_detail": self.handover_detail or None if self.bot_state == "Handed over" else None,
+            "handed_over_at": iso_utc(self.handed_over_at) if self.bot_state == "Handed over" else None,
+            "paused_until": iso_utc(self.bot_paused_until),
+            "note": self.bot_note or None,
+            "language": self.bot_language or None,
+            "score": int(self.lead_score or 0),
+            "score_explanation": [line for line in (self.score_explanation or "").splitlines() if line.strip()],
+            "cost": round(float(self.bot_cost or 0), 6) if is_manager() else None,
         }
 
     def _other_parties(self) -> list[dict[str, str]]:

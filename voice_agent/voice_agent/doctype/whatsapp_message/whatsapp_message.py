@@ -71,6 +71,7 @@ class WhatsAppMessage(Document):
                       "retrying": self.status in ("Queued", "Sending")}
             if (self.error_message or self.error_code) else None,
             "sent_by": self.sent_by or None,
+            "bot_reply": bool(self.bot_reply),
             "reply_to": {"name": self.reply_to or None,
                          "text": frappe.db.get_value("WhatsApp Message", self.reply_to, "text") if self.reply_to else None}
             if (self.reply_to or self.reply_to_wamid) else None,
