@@ -1,4 +1,4 @@
-// The voice_agent.api.whatsapp.* endpoints (voice_agent/api/whatsapp.py), names and arguments
+// The voice_agent.api.whatsapp.* and .bot.* endpoints (voice_agent/api/whatsapp.py, bot.py), names and arguments
 // exact; every answer is a shape of contracts/whatsapp-api.schema.json.
 import { deskCaller, uploadFile, type UploadedFile, type UploadOptions } from "../../shared/desk-call";
 import type { MethodCaller } from "../../shared/frappe-call";
@@ -10,12 +10,14 @@ import type {
   MessagePage,
   OutgoingMessage,
   PartyConversations,
+  ScoreHistory,
   Template,
   TemplatePreview,
   TemplateValues,
 } from "./types";
 
 const M = "voice_agent.api.whatsapp.";
+const BOT = "voice_agent.api.bot.";
 
 export interface InboxQueryArgs {
   filter: InboxFilter;
@@ -36,6 +38,10 @@ export interface WhatsAppApi {
   typing(conversation: string): Promise<unknown>;
   assignConversation(conversation: string, user: string | null): Promise<Conversation>;
   linkParty(conversation: string, partyDoctype: string, partyName: string): Promise<Conversation>;
+  /** voice_agent.api.bot: a person takes the conversation from the bot, or gives it back. */
+  takeOverFromBot(conversation: string): Promise<Conversation>;
+  giveBackToBot(conversation: string): Promise<Conversation>;
+  getScoreHistory(conversation: string): Promise<ScoreHistory>;
   getTemplates(conversation: string): Promise<Template[]>;
   previewTemplate(template: string, values: TemplateValues): Promise<TemplatePreview>;
   /** Frappe's upload_file, as the user's own private file; its file_url goes to send_message, which
@@ -64,6 +70,9 @@ export function createWhatsAppApi(caller: MethodCaller = deskCaller(), upload: U
     typing: (conversation) => caller.post(`${M}typing`, { conversation }),
     assignConversation: (conversation, user) => caller.post(`${M}assign_conversation`, args({ conversation, user: user ?? undefined })),
     linkParty: (conversation, party_doctype, party_name) => caller.post(`${M}link_party`, { conversation, party_doctype, party_name }),
+    takeOverFromBot: (conversation) => caller.post(`${BOT}escalate_conversation`, { conversation }),
+    giveBackToBot: (conversation) => caller.post(`${BOT}give_back_to_bot`, { conversation }),
+    getScoreHistory: (conversation) => caller.post(`${BOT}get_score_history`, { conversation }),
     getTemplates: (conversation) => caller.post(`${M}get_templates`, { conversation }),
     previewTemplate: (template, values) => caller.post(`${M}preview_template`, { template, values }),
     uploadForSending: (file, opts = {}) => upload(file, file.name, { isPrivate: true, ...opts }),

@@ -14,6 +14,7 @@ export function message(over: Partial<Message> & Pick<Message, "name">): Message
     status_at: {},
     error: null,
     sent_by: "agent@example.com",
+    bot_reply: false,
     reply_to: null,
     media: null,
     template: null,
@@ -38,6 +39,7 @@ export function conversation(over: Partial<Conversation> & Pick<Conversation, "n
     last_message_preview: "Hello",
     window_ends_at: null,
     status: "Open",
+    bot: null,
     ...over,
   };
 }

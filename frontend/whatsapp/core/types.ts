@@ -1,6 +1,7 @@
 // The desk's WhatsApp shapes are those of contracts/whatsapp-api.schema.json, generated into
 // contracts/whatsapp-api.d.ts (never written by hand here).
 export type {
+  BotView,
   Conversation,
   InboxPage,
   Media,
@@ -10,6 +11,7 @@ export type {
   MessageStatus,
   Party,
   PartyConversations,
+  ScoreHistory,
   Template,
   TemplatePreview,
   WhatsAppUpdate,

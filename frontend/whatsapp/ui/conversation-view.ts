@@ -5,7 +5,8 @@ import type { WhatsAppApi } from "../core/api";
 import { MessageHistory } from "../core/history";
 import { conversationTitle, formatWaId } from "../core/inbox-state";
 import { ACCEPTED_TYPES, attachmentProblem } from "../core/media";
-import { formatBytes } from "../core/format";
+import { botStatusText, scoreChange } from "../core/bot";
+import { formatBytes, formatFullTime } from "../core/format";
 import type { Conversation, Message, MessagePage, WhatsAppUpdate } from "../core/types";
 import { closedWindowText, nextWindowTick, windowState, windowText, type WindowState } from "../core/window";
 import { Dialog } from "./dialog";
@@ -65,6 +66,7 @@ export class ConversationView {
   /** scrollTop as this view last set it: the scroll event of its own scrolling says nothing of the user. */
   #autoTop = -1;
   #headerKey = "";
+  #botKey = "";
   #thumbUrl: string | null = null;
   #resize: ResizeObserver | undefined;
   #onVisibility = (): void => {
@@ -90,6 +92,7 @@ export class ConversationView {
     document.addEventListener("visibilitychange", this.#onVisibility);
     this.#renderHeader();
     this.#renderWindow();
+    this.#renderBot();
   }
 
   get name(): string {
@@ -215,6 +218,7 @@ export class ConversationView {
       this.#keep("actions", h("div", { class: "va-wa-conv-actions" })),
     );
     const windowLine = this.#keep("window", h("p", { class: "va-wa-window", "data-open": "false" }));
+    const botBar = this.#keep("bot", h("div", { class: "va-wa-bot", hidden: true, "aria-live": "polite" }));
     const older = this.#keep("older", h("button", { type: "button", class: "btn btn-default btn-xs va-wa-btn va-wa-older", hidden: true }, __("Load earlier messages")));
     older.addEventListener("click", () => void this.#loadOlder());
     const start = this.#keep("start", h("p", { class: "va-wa-start", hidden: true }, __("Start of the conversation")));
@@ -248,6 +252,7 @@ export class ConversationView {
       { class: "va-wa va-wa-conv", "aria-labelledby": titleId, "data-conversation": this.#conversation.name },
       head,
       windowLine,
+      botBar,
       h("div", { class: "va-wa-history" }, scroller, newBelow),
       h("p", { class: "va-wa-sr", id: hintId }, __("Arrow keys move between messages; R replies to the focused one.")),
       announcer,
@@ -340,6 +345,7 @@ export class ConversationView {
     this.#conversation = conversation;
     this.#renderHeader();
     this.#renderWindow();
+    this.#renderBot();
     if (notify || before !== conversation) this.#opts.onConversation?.(conversation);
   }
 
@@ -375,6 +381,71 @@ export class ConversationView {
     }
     items.push(this.#button(c.party ? __("Link to another record") : __("Link to a record"), () => this.#openLink()));
     actions.replaceChildren(...items);
+  }
+
+  // --- the bot ----------------------------------------------------------------------------------
+
+  #renderBot(): void {
+    const bot = this.#conversation.bot;
+    const bar = this.#ref("bot");
+    const key = JSON.stringify(bot);
+    if (key === this.#botKey) return;
+    this.#botKey = key;
+    bar.hidden = !bot;
+    if (!bot) {
+      bar.replaceChildren();
+      return;
+    }
+    bar.dataset.state = bot.state;
+    const status = h("p", { class: "va-wa-bot-status" }, botStatusText(bot, Date.now()));
+    const detail = bot.state === "Handed over" && bot.handover_detail ? h("p", { class: "va-wa-bot-detail" }, bot.handover_detail) : null;
+    const note = bot.note && !(bot.paused_until && Date.parse(bot.paused_until) > Date.now()) ? h("p", { class: "va-wa-bot-note" }, bot.note) : null;
+    const toggle = bot.state === "Active"
+      ? this.#button(__("Take over"), () => void this.#botAction(() => this.#opts.api.takeOverFromBot(this.#conversation.name), __("You took the conversation over.")))
+      : this.#button(__("Give back to the bot"), () => void this.#botAction(() => this.#opts.api.giveBackToBot(this.#conversation.name), __("The bot answers this conversation again.")));
+    toggle.dataset.action = bot.state === "Active" ? "take-over" : "give-back";
+    const reasons = h("ul", { class: "va-wa-score-reasons" }, ...bot.score_explanation.map((line) => h("li", {}, line)));
+    const history = h("ol", { class: "va-wa-score-history", hidden: true });
+    const historyButton = this.#button(__("Score history"), () => void this.#loadScoreHistory(history, historyButton));
+    const score = h(
+      "details",
+      { class: "va-wa-score" },
+      h("summary", {}, __("Lead score {0}", [String(bot.score ?? 0)])),
+      bot.score_explanation.length ? reasons : h("p", { class: "va-wa-muted" }, __("No signals yet.")),
+      historyButton,
+      history,
+    );
+    const cost = bot.cost !== null ? h("span", { class: "va-wa-bot-cost", title: __("What the bot's model requests cost so far") }, __("Bot cost {0}", [bot.cost.toFixed(4)])) : null;
+    bar.replaceChildren(h("div", { class: "va-wa-bot-line" }, status, toggle), detail ?? "", note ?? "", h("div", { class: "va-wa-bot-line" }, score, cost ?? ""));
+  }
+
+  async #botAction(call: () => Promise<Conversation>, done: string): Promise<void> {
+    try {
+      this.#setConversation(await call(), true);
+      this.#announce(done);
+    } catch (error) {
+      this.#showAlert(errorText(error, __("That did not work; please try again.")));
+    }
+  }
+
+  async #loadScoreHistory(list: HTMLElement, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    try {
+      const { changes } = await this.#opts.api.getScoreHistory(this.#conversation.name);
+      list.replaceChildren(
+        ...(changes.length
+          ? changes.map((c) => h("li", { "data-score": String(c.score) },
+              h("span", { class: "va-wa-score-change" }, `${c.previous_score} → ${c.score} (${scoreChange(c.change)})`),
+              " ", h("span", { class: "va-wa-muted" }, formatFullTime(c.at)),
+              h("ul", {}, ...c.reasons.map((r) => h("li", {}, r)))))
+          : [h("li", { class: "va-wa-muted" }, __("The score has not changed yet."))]),
+      );
+      list.hidden = false;
+      button.hidden = true;
+    } catch (error) {
+      this.#showAlert(errorText(error, __("The score history could not be loaded.")));
+      button.disabled = false;
+    }
   }
 
   #renderWindow(): void {

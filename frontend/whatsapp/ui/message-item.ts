@@ -128,7 +128,7 @@ function body(message: Message, ctx: MessageContext): (Node | null)[] {
 /** The list item of one message; `data-name`/`data-status` let pushes find and restyle it. */
 export function renderMessage(message: Message, ctx: MessageContext): HTMLLIElement {
   const outbound = message.direction === "outbound";
-  const who = outbound ? (message.sent_by ? userName(message.sent_by) : __("You")) : __("Customer");
+  const who = outbound ? (message.bot_reply ? __("Bot") : message.sent_by ? userName(message.sent_by) : __("You")) : __("Customer");
   const reply = message.reply_to
     ? h("blockquote", { class: "va-wa-quote", "data-reply-to": message.reply_to.name ?? "" }, message.reply_to.text || __("An earlier message"))
     : null;

@@ -73,6 +73,14 @@ const CSS = `
 .va-wa-window { font-size: var(--text-xs, 12px); padding: 4px 12px; color: var(--va-muted); background: var(--va-subtle); border-bottom: 1px solid var(--va-border); }
 .va-wa-window[data-open="false"] { color: var(--va-warn-text); background: var(--va-warn-bg); }
 .va-wa-window[data-soon="true"] { color: var(--va-warn-text); }
+.va-wa-bot { font-size: var(--text-xs, 12px); padding: 4px 12px 6px; background: var(--va-subtle); border-bottom: 1px solid var(--va-border); display: flex; flex-direction: column; gap: 2px; }
+.va-wa-bot[data-state="Handed over"] { background: var(--va-warn-bg); }
+.va-wa-bot-line { display: flex; align-items: center; gap: 8px; justify-content: space-between; flex-wrap: wrap; }
+.va-wa-bot-status, .va-wa-bot-detail, .va-wa-bot-note { margin: 0; }
+.va-wa-bot-detail, .va-wa-bot-note, .va-wa-bot-cost { color: var(--va-muted); }
+.va-wa-score summary { cursor: pointer; font-weight: 600; }
+.va-wa-score-reasons, .va-wa-score-history { margin: 4px 0; padding-left: 18px; }
+.va-wa-score-history > li { margin-bottom: 4px; }
 .va-wa-history { position: relative; flex: 1 1 auto; min-height: 120px; display: flex; }
 .va-wa-scroll { flex: 1; overflow-y: auto; padding: 8px 12px 12px; display: flex; flex-direction: column; gap: 2px; overscroll-behavior: contain; }
 .va-wa-older { align-self: center; margin: 4px 0 8px; }

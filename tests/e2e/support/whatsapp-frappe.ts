@@ -232,6 +232,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       status: c.status,
       bot_state: null,
       lead_score: null,
+      bot: null,
     };
   }
 
@@ -250,6 +251,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       status_at: { sent: iso(m.at.sent), delivered: iso(m.at.delivered), read: iso(m.at.read), failed: iso(m.at.failed) },
       error: m.error ? { code: m.error.code, message: m.error.message || m.error.title, retrying: m.status === "queued" || m.status === "sending" } : null,
       sent_by: m.sent_by,
+      bot_reply: false,
       reply_to: m.reply_to || m.reply_to_wamid ? { name: m.reply_to, text: replyText } : null,
       media: m.media && (m.media.id || m.media.url) ? { mime_type: m.media.mime_type, state: m.media.state, url: m.media.url, filename: m.media.filename, size: m.media.size } : null,
       template: m.template ? { name: template?.template_name ?? m.template, language: template?.language ?? "" } : null,
