@@ -11,8 +11,8 @@ export type CallState = "created" | "ringing" | "connecting" | "connected" | "on
 
 export type EndReason = "hangup" | "remote_hangup" | "no_answer" | "room_empty" | "worker_died" | "sidecar_shutdown" | "media_failed" | "ended_by_frappe" | "max_duration" | "call_lost";
 
-/** Why a participant left a call. */
-export type ParticipantLeftReason = "hangup" | "disconnected" | "kicked" | "call_ended";
+/** Why a participant left a call. rejected: the WhatsApp user declined (Frappe ended the leg); connection_failed: a WhatsApp leg's ICE/DTLS never came up or failed; media_timeout: a WhatsApp leg got no RTP from Meta for SIDECAR_WHATSAPP_MEDIA_TIMEOUT_SEC. */
+export type ParticipantLeftReason = "hangup" | "disconnected" | "kicked" | "call_ended" | "rejected" | "connection_failed" | "media_timeout";
 
 export type Timestamp = string;
 
@@ -27,6 +27,49 @@ export type CreateRoomRequest = {
 
 export type EndCallRequest = {
   reason?: EndReason;
+};
+
+/** Meta's WhatsApp call id (calls[].id of the calls webhook, calls[0].id of Graph connect). */
+export type WaCallId = string;
+
+/** An SDP (RFC 8866) as Meta's calls API carries it in session.sdp. */
+export type Sdp = string;
+
+/** A user-initiated WhatsApp call: Meta's offer (connect webhook) -> the sidecar makes the call's WhatsApp leg and answers it. */
+export type WhatsAppAnswerRequest = {
+  participantId: ParticipantId;
+  /** Shown to the other participants (the customer's name). */
+  name?: string;
+  waCallId: WaCallId;
+  offer: Sdp;
+};
+
+/** A business-initiated WhatsApp call: the sidecar makes the call's WhatsApp leg and its offer, for Graph connect. */
+export type WhatsAppOfferRequest = {
+  participantId: ParticipantId;
+  name?: string;
+};
+
+/** Meta's answer (connect webhook of a business-initiated call), applied to the leg that made the offer. */
+export type WhatsAppRemoteAnswerRequest = {
+  participantId: ParticipantId;
+  waCallId: WaCallId;
+  answer: Sdp;
+};
+
+/** Ends a WhatsApp leg. hangup (Meta terminated a call that was up) and rejected end the call (remote_hangup, ended by the leg); connection_failed and media_timeout fail it (media_failed). */
+export type WhatsAppEndRequest = {
+  participantId: ParticipantId;
+  /** Default hangup. */
+  reason?: "hangup" | "rejected" | "connection_failed" | "media_timeout";
+};
+
+/** The SDP to send to Meta: session {sdp_type, sdp} of Graph pre_accept/accept (an answer) or connect (an offer). */
+export type WhatsAppSession = {
+  participantId: ParticipantId;
+  waCallId?: WaCallId;
+  sdpType: "offer" | "answer";
+  sdp: Sdp;
 };
 
 export type QualitySample = {
@@ -49,6 +92,8 @@ export type ParticipantStatus = {
   muted: boolean;
   listenOnly?: boolean;
   quality?: QualitySample[];
+  /** A WhatsApp leg's Meta call id, once known. */
+  waCallId?: WaCallId;
 };
 
 export type RoomStatus = {

@@ -3,9 +3,9 @@ import { validateAndNormalizeRtpCapabilities } from 'mediasoup/ortc';
 import type { Logger } from 'pino';
 import { callStates } from './contracts.js';
 import { EnhancedEventEmitter } from './EnhancedEventEmitter.js';
-import { InvalidRequestError, InvalidStateError, SidecarError } from './errors.js';
+import { InvalidRequestError, InvalidStateError, NotFoundError, SidecarError } from './errors.js';
 import type { CallEventSink } from './events.js';
-import { BrowserLeg, type BrowserConnection, type ConsumerAppData, type Leg } from './legs/index.js';
+import { BrowserLeg, type BrowserConnection, type ConsumerAppData, type Leg, WHATSAPP_RTP_CAPABILITIES, WhatsAppLeg, type WhatsAppLegTimeouts } from './legs/index.js';
 import { type QualityCounters, QualitySummary, sampleLeg } from './quality.js';
 import type {
 	CallState,
@@ -47,10 +47,27 @@ export interface RoomTimeouts {
 	qualityReportSec: number;
 }
 
+/** Where a WhatsApp leg binds and how long it may stay without a connection or without Meta's audio. */
+export interface WhatsAppSettings {
+	listenIp: string;
+	announcedAddress?: string;
+	portRange?: { min: number; max: number };
+	timeouts: WhatsAppLegTimeouts;
+}
+
+export interface AddWhatsAppLegOptions {
+	participantId: string;
+	name?: string;
+	waCallId?: string;
+	/** Meta's offer (user-initiated call): the leg answers it; without one, the leg makes an offer. */
+	offer?: string;
+}
+
 export interface RoomCreateOptions {
 	callId: string;
 	pool: WorkerPool;
 	timeouts: RoomTimeouts;
+	whatsapp: WhatsAppSettings;
 	sink: CallEventSink;
 	logger: Logger;
 	counters?: QualityCounters;
@@ -77,10 +94,12 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 	readonly #slot: WorkerSlot;
 	readonly #pool: WorkerPool;
 	readonly #timeouts: RoomTimeouts;
+	readonly #whatsapp: WhatsAppSettings;
 	readonly #sink: CallEventSink;
 	readonly #logger: Logger;
 	readonly #counters?: QualityCounters;
 	readonly #legs = new Map<string, Leg>();
+	readonly #addingWhatsApp = new Map<string, Promise<WhatsAppLeg>>();
 	#state: CallState = 'created';
 	#endReason?: EndReason;
 	#connectedAt?: Date;
@@ -109,6 +128,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		this.#slot = slot;
 		this.#pool = o.pool;
 		this.#timeouts = o.timeouts;
+		this.#whatsapp = o.whatsapp;
 		this.#sink = o.sink;
 		this.#counters = o.counters;
 		this.#logger = logger;
@@ -165,6 +185,69 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		});
 		this.#addLeg(leg);
 		return leg;
+	}
+
+	/**
+	 * A WhatsApp call's leg (WhatsAppLeg), joined at once as a party: it answers Meta's
+	 * offer, or makes an offer (business-initiated) that applyWhatsAppAnswer() completes.
+	 * A retried request for the same participant and the same offer returns the same leg;
+	 * anything else for a participant already in the call is refused.
+	 */
+	async addWhatsAppLeg(o: AddWhatsAppLegOptions): Promise<WhatsAppLeg> {
+		this.#assertOpen();
+		const existing = this.#legs.get(o.participantId) ?? this.#addingWhatsApp.get(o.participantId);
+		if (existing) {
+			const leg = existing instanceof Promise ? await existing.catch(() => undefined) : existing;
+			if (leg instanceof WhatsAppLeg && !leg.closed && leg.sdpType === (o.offer ? 'answer' : 'offer') && leg.waCallId === o.waCallId && leg.remoteOffer === o.offer) return leg;
+			throw new InvalidStateError(`participant ${o.participantId} is already in the call`);
+		}
+		let leg!: WhatsAppLeg;
+		const creating = WhatsAppLeg.create(
+			{
+				id: o.participantId,
+				name: o.name,
+				waCallId: o.waCallId,
+				logger: this.#logger,
+				router: this.#router,
+				...this.#whatsapp,
+				resumeConsumer: (consumerId) => this.resumeConsumer(leg, consumerId),
+			},
+			o.offer !== undefined ? { kind: 'answer', offer: o.offer } : { kind: 'offer' },
+		);
+		this.#addingWhatsApp.set(o.participantId, creating);
+		try {
+			leg = await creating;
+		} finally {
+			this.#addingWhatsApp.delete(o.participantId);
+		}
+		if (this.#closed) {
+			leg.roomClosed();
+			throw new InvalidStateError(`the call is ${this.#state}`);
+		}
+		this.#addLeg(leg);
+		leg.on('close', (reason) => {
+			// A WhatsApp call cannot come back once its media is gone: the call fails with it.
+			if (reason === 'connection_failed' || reason === 'media_timeout') this.close('failed', 'media_failed');
+		});
+		this.join(leg, WHATSAPP_RTP_CAPABILITIES);
+		return leg;
+	}
+
+	/** Meta's answer to a WhatsApp leg's offer. */
+	applyWhatsAppAnswer(participantId: string, answer: string, waCallId: string): void {
+		this.#assertOpen();
+		this.#assertAndGetWhatsAppLeg(participantId).applyAnswer(answer, waCallId);
+	}
+
+	/**
+	 * Frappe ends a WhatsApp leg: Meta's terminate or reject ends the call as the
+	 * customer's hang-up; a failure reported by Meta fails it.
+	 */
+	endWhatsAppLeg(participantId: string, reason: 'hangup' | 'rejected' | 'connection_failed' | 'media_timeout'): void {
+		if (this.#closed) return;
+		const leg = this.#assertAndGetWhatsAppLeg(participantId);
+		if (reason === 'hangup' || reason === 'rejected') this.close('ended', 'remote_hangup', leg);
+		else leg.close(reason);
 	}
 
 	routerCapabilities(): SignalingRequests['router:capabilities'][1] {
@@ -303,6 +386,12 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 		leg.on('mediastatechange', () => this.#evaluate());
 	}
 
+	#assertAndGetWhatsAppLeg(participantId: string): WhatsAppLeg {
+		const leg = this.#legs.get(participantId);
+		if (!(leg instanceof WhatsAppLeg)) throw new NotFoundError('Participant', participantId);
+		return leg;
+	}
+
 	#assertOpen(): void {
 		if (this.#closed) throw new InvalidStateError(`the call is ${this.#state}`);
 	}
@@ -396,7 +485,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 				producerId: producer.id,
 				rtpCapabilities,
 				paused: true,
-				appData: { participantId: producerLeg.id, clientResumed: false },
+				appData: { participantId: producerLeg.id, role: producerLeg.role, clientResumed: false },
 			});
 		} catch (err) {
 			// The producer or transport closed meanwhile.

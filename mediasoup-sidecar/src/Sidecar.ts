@@ -12,7 +12,18 @@ import { SidecarMetrics } from './metrics.js';
 import { CallEventReporter, registerReporterMetrics } from './reporting/index.js';
 import { Room } from './Room.js';
 import { createSignalingServer, type SignalingServer } from './signaling.js';
-import type { CreateRoomRequest, EndReason, Health, RoomList, RoomStatus } from './types.js';
+import type {
+	CreateRoomRequest,
+	EndReason,
+	Health,
+	RoomList,
+	RoomStatus,
+	WhatsAppAnswerRequest,
+	WhatsAppEndRequest,
+	WhatsAppOfferRequest,
+	WhatsAppRemoteAnswerRequest,
+	WhatsAppSession,
+} from './types.js';
 import { WorkerPool } from './WorkerPool.js';
 
 const packageJson = JSON.parse(readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string };
@@ -123,6 +134,12 @@ export class Sidecar implements HttpBackend {
 			sink: this.reporter,
 			logger: this.logger,
 			counters: this.metrics,
+			whatsapp: {
+				listenIp: this.config.rtc.listenIp,
+				announcedAddress: this.config.rtc.announcedAddress,
+				...(this.config.whatsappPortRange ? { portRange: this.config.whatsappPortRange } : {}),
+				timeouts: { connectTimeoutSec: this.config.whatsappConnectTimeoutSec, mediaTimeoutSec: this.config.whatsappMediaTimeoutSec },
+			},
 			timeouts: {
 				emptyTimeoutSec: request.emptyTimeoutSec ?? this.config.emptyRoomTimeoutSec,
 				ringTimeoutSec: request.ringTimeoutSec ?? this.config.ringTimeoutSec,
@@ -156,6 +173,38 @@ export class Sidecar implements HttpBackend {
 			throw new NotFoundError('Room', callId);
 		}
 		room.close('ended', reason);
+		return this.#ended.get(callId) ?? room.status();
+	}
+
+	/** A user-initiated WhatsApp call: the leg answers Meta's offer (idempotent for a retried request). */
+	async answerWhatsApp(callId: string, request: WhatsAppAnswerRequest): Promise<WhatsAppSession> {
+		if (this.#draining) throw new DrainingError();
+		const leg = await this.assertAndGetRoom(callId).addWhatsAppLeg({ participantId: request.participantId, name: request.name, waCallId: request.waCallId, offer: request.offer });
+		return { participantId: leg.id, waCallId: request.waCallId, sdpType: 'answer', sdp: leg.localSdp };
+	}
+
+	/** A business-initiated WhatsApp call: the leg's offer, for Graph connect. */
+	async offerWhatsApp(callId: string, request: WhatsAppOfferRequest): Promise<WhatsAppSession> {
+		if (this.#draining) throw new DrainingError();
+		const leg = await this.assertAndGetRoom(callId).addWhatsAppLeg({ participantId: request.participantId, name: request.name });
+		return { participantId: leg.id, ...(leg.waCallId ? { waCallId: leg.waCallId } : {}), sdpType: 'offer', sdp: leg.localSdp };
+	}
+
+	applyWhatsAppAnswer(callId: string, request: WhatsAppRemoteAnswerRequest): RoomStatus {
+		const room = this.assertAndGetRoom(callId);
+		room.applyWhatsAppAnswer(request.participantId, request.answer, request.waCallId);
+		return room.status();
+	}
+
+	/** Ends a WhatsApp leg (idempotent once the call has ended: its final status). */
+	endWhatsAppLeg(callId: string, request: WhatsAppEndRequest): RoomStatus {
+		const room = this.#rooms.get(callId);
+		if (!room) {
+			const ended = this.#ended.get(callId);
+			if (ended) return ended;
+			throw new NotFoundError('Room', callId);
+		}
+		room.endWhatsAppLeg(request.participantId, request.reason ?? 'hangup');
 		return this.#ended.get(callId) ?? room.status();
 	}
 

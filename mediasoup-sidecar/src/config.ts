@@ -30,6 +30,10 @@ const envSchema = z
 		SIDECAR_MAX_CALL_DURATION_SEC: z.coerce.number().int().min(30).max(86400).default(4 * 3600),
 		SIDECAR_QUALITY_INTERVAL_SEC: z.coerce.number().min(0.2).max(3600).default(10),
 		SIDECAR_QUALITY_REPORT_SEC: z.coerce.number().min(10).max(3600).default(60),
+		SIDECAR_WHATSAPP_MIN_PORT: port.optional(),
+		SIDECAR_WHATSAPP_MAX_PORT: port.optional(),
+		SIDECAR_WHATSAPP_CONNECT_TIMEOUT_SEC: z.coerce.number().min(1).max(300).default(30),
+		SIDECAR_WHATSAPP_MEDIA_TIMEOUT_SEC: z.coerce.number().min(1).max(300).default(15),
 		SIDECAR_DRAIN_GRACE_SEC: z.coerce.number().min(0).max(3600).default(30),
 		FRAPPE_URL: z.url().optional(),
 		FRAPPE_API_KEY: z.string().min(1).optional(),
@@ -47,6 +51,11 @@ const envSchema = z
 		}
 		if (env.SIDECAR_RTC_MODE === 'webrtc-server' && env.SIDECAR_RTC_PORT + env.SIDECAR_NUM_WORKERS - 1 > 65535) {
 			ctx.addIssue({ code: 'custom', path: ['SIDECAR_RTC_PORT'], message: 'one port per worker must fit below 65536' });
+		}
+		if ((env.SIDECAR_WHATSAPP_MIN_PORT === undefined) !== (env.SIDECAR_WHATSAPP_MAX_PORT === undefined)) {
+			ctx.addIssue({ code: 'custom', path: ['SIDECAR_WHATSAPP_MIN_PORT'], message: 'set both SIDECAR_WHATSAPP_MIN_PORT and SIDECAR_WHATSAPP_MAX_PORT, or neither' });
+		} else if (env.SIDECAR_WHATSAPP_MIN_PORT !== undefined && env.SIDECAR_WHATSAPP_MIN_PORT > (env.SIDECAR_WHATSAPP_MAX_PORT ?? 0)) {
+			ctx.addIssue({ code: 'custom', path: ['SIDECAR_WHATSAPP_MIN_PORT'], message: 'must not exceed SIDECAR_WHATSAPP_MAX_PORT' });
 		}
 		if (env.FRAPPE_URL && !(env.FRAPPE_API_KEY && env.FRAPPE_API_SECRET)) {
 			ctx.addIssue({ code: 'custom', path: ['FRAPPE_API_KEY'], message: 'FRAPPE_URL needs FRAPPE_API_KEY and FRAPPE_API_SECRET' });
@@ -72,6 +81,12 @@ export interface SidecarConfig {
 	qualityIntervalSec: number;
 	qualityReportSec: number;
 	drainGraceSec: number;
+	/** UDP ports the WhatsApp legs' WebRTC side binds in (default: the RTC port range in port-range mode, else any). */
+	whatsappPortRange?: { min: number; max: number };
+	/** A WhatsApp leg's ICE + DTLS must be up this long after both SDPs are set. */
+	whatsappConnectTimeoutSec: number;
+	/** A WhatsApp leg that heard Meta's audio and then nothing for this long is dead. */
+	whatsappMediaTimeoutSec: number;
 	frappe?: { url: string; apiKey: string; apiSecret: string };
 	outboxPath: string;
 	sidecarId: string;
@@ -132,6 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
 		qualityIntervalSec: e.SIDECAR_QUALITY_INTERVAL_SEC,
 		qualityReportSec: e.SIDECAR_QUALITY_REPORT_SEC,
 		drainGraceSec: e.SIDECAR_DRAIN_GRACE_SEC,
+		...(e.SIDECAR_WHATSAPP_MIN_PORT !== undefined && e.SIDECAR_WHATSAPP_MAX_PORT !== undefined
+			? { whatsappPortRange: { min: e.SIDECAR_WHATSAPP_MIN_PORT, max: e.SIDECAR_WHATSAPP_MAX_PORT } }
+			: rtc.mode === 'port-range'
+				? { whatsappPortRange: { min: rtc.minPort, max: rtc.maxPort } }
+				: {}),
+		whatsappConnectTimeoutSec: e.SIDECAR_WHATSAPP_CONNECT_TIMEOUT_SEC,
+		whatsappMediaTimeoutSec: e.SIDECAR_WHATSAPP_MEDIA_TIMEOUT_SEC,
 		frappe,
 		outboxPath: e.SIDECAR_OUTBOX_PATH,
 		sidecarId: e.SIDECAR_ID,

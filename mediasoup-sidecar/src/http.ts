@@ -9,12 +9,30 @@ import type { SidecarConfig } from './config.js';
 import { assertValid, httpDefValidator } from './contracts.js';
 import { InvalidRequestError, PayloadTooLargeError, SidecarError } from './errors.js';
 import { mintCallToken } from './tokens.js';
-import type { CreateRoomRequest, EndCallRequest, EndReason, Health, RoomList, RoomStatus } from './types.js';
+import type {
+	CreateRoomRequest,
+	EndCallRequest,
+	EndReason,
+	Health,
+	RoomList,
+	RoomStatus,
+	WhatsAppAnswerRequest,
+	WhatsAppEndRequest,
+	WhatsAppOfferRequest,
+	WhatsAppRemoteAnswerRequest,
+	WhatsAppSession,
+} from './types.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const validateCreateRoom = httpDefValidator('CreateRoomRequest');
 const validateEndCall = httpDefValidator('EndCallRequest');
+const validateWhatsApp = {
+	answer: httpDefValidator('WhatsAppAnswerRequest'),
+	offer: httpDefValidator('WhatsAppOfferRequest'),
+	'remote-answer': httpDefValidator('WhatsAppRemoteAnswerRequest'),
+	end: httpDefValidator('WhatsAppEndRequest'),
+};
 
 class UnauthorizedError extends SidecarError {
 	constructor() {
@@ -43,6 +61,10 @@ export interface HttpBackend {
 	endCall(callId: string, reason: EndReason): RoomStatus;
 	callStatus(callId: string): Promise<RoomStatus>;
 	listRooms(): RoomList;
+	answerWhatsApp(callId: string, request: WhatsAppAnswerRequest): Promise<WhatsAppSession>;
+	offerWhatsApp(callId: string, request: WhatsAppOfferRequest): Promise<WhatsAppSession>;
+	applyWhatsAppAnswer(callId: string, request: WhatsAppRemoteAnswerRequest): RoomStatus;
+	endWhatsAppLeg(callId: string, request: WhatsAppEndRequest): RoomStatus;
 }
 
 /** The HTTP API (contracts/methods.json sidecarHttp), /health, /metrics and the dev-only demo. */
@@ -79,6 +101,26 @@ export function createHttpHandler(sidecar: HttpBackend, logger: Logger): (req: I
 			const body = assertValid<CreateRoomRequest>(validateCreateRoom, await readJson(req), 'body');
 			const { status, created } = await sidecar.createRoom(body);
 			return send(res, created ? 201 : 200, status);
+		}
+		const whatsappMatch = /^\/api\/rooms\/([^/]+)\/whatsapp\/(answer|offer|remote-answer|end)$/.exec(pathname);
+		if (whatsappMatch) {
+			assertAuthorized(req);
+			if (method !== 'POST') throw new SidecarError('invalid_request', `${method} not allowed here`, 405, 'method_not_allowed');
+			const callId = decodeURIComponent(whatsappMatch[1] ?? '');
+			const action = whatsappMatch[2] as keyof typeof validateWhatsApp;
+			const body = await readJson(req);
+			switch (action) {
+				case 'answer':
+					return send(res, 201, await sidecar.answerWhatsApp(callId, assertValid<WhatsAppAnswerRequest>(validateWhatsApp.answer, body, 'body')));
+				case 'offer':
+					return send(res, 201, await sidecar.offerWhatsApp(callId, assertValid<WhatsAppOfferRequest>(validateWhatsApp.offer, body, 'body')));
+				case 'remote-answer':
+					return send(res, 200, sidecar.applyWhatsAppAnswer(callId, assertValid<WhatsAppRemoteAnswerRequest>(validateWhatsApp['remote-answer'], body, 'body')));
+				case 'end':
+					return send(res, 200, sidecar.endWhatsAppLeg(callId, assertValid<WhatsAppEndRequest>(validateWhatsApp.end, body, 'body')));
+				default:
+					return assertUnreachable(action);
+			}
 		}
 		const roomMatch = /^\/api\/rooms\/([^/]+)(\/end)?$/.exec(pathname);
 		if (roomMatch) {
@@ -137,6 +179,10 @@ export function createHttpHandler(sidecar: HttpBackend, logger: Logger): (req: I
 			send(res, 500, { error: 'internal', message: 'internal error' });
 		});
 	};
+}
+
+function assertUnreachable(value: never): never {
+	throw new Error(`unexpected ${String(value)}`);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

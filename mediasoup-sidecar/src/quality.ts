@@ -21,7 +21,8 @@ const previous = new WeakMap<Leg, Record<'inbound' | 'outbound', Totals>>();
 
 /**
  * One sample per direction the leg has: inbound from its producers'
- * receive streams, outbound from its consumers' send streams. Loss is over the
+ * receive streams, outbound from its consumers' send streams (or, for a leg whose
+ * far end is outside mediasoup, from its FarEndReport). Loss is over the
  * interval since the previous committed sample; jitter is converted from RTP
  * timestamp units to ms.
  */
@@ -30,15 +31,17 @@ export async function sampleLeg(leg: Leg, counters?: QualityCounters, commit = c
 	const next = { ...prev };
 	const samples: QualitySample[] = [];
 
+	const far = leg.farEndReport();
 	const directions: ['inbound' | 'outbound', () => Promise<ms.RtpStreamRecvStats[] | ms.RtpStreamSendStats[]>, number][] = [
 		['inbound', () => collect([...leg.producers.values()], 'inbound-rtp'), leg.producers.size],
-		['outbound', () => collect([...leg.consumers.values()], 'outbound-rtp'), leg.consumers.size],
+		['outbound', () => collect([...leg.consumers.values()], 'outbound-rtp'), far ? 1 : leg.consumers.size],
 	];
 	for (const [direction, read, count] of directions) {
 		if (count === 0) continue;
-		const stats = await read();
-		const totals: Totals = { packets: 0, bytes: 0, lost: 0 };
-		let bitrate = 0;
+		const external = direction === 'outbound' ? far : undefined;
+		const stats = external ? [] : await read();
+		const totals: Totals = { packets: external?.packets ?? 0, bytes: external?.bytes ?? 0, lost: 0 };
+		let bitrate = external ? external.bitrateKbps * 1000 : 0;
 		let jitter = 0;
 		const rtts: number[] = [];
 		for (const s of stats) {
@@ -53,13 +56,14 @@ export async function sampleLeg(leg: Leg, counters?: QualityCounters, commit = c
 		const dPackets = Math.max(0, totals.packets - before.packets);
 		const dLost = Math.max(0, totals.lost - before.lost);
 		const dBytes = Math.max(0, totals.bytes - before.bytes);
+		const rtt = far?.rttMs ?? (rtts.length ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null);
 		samples.push({
 			participantId: leg.id,
 			role: leg.role,
 			direction,
-			packetLossPct: dLost + dPackets > 0 ? round((100 * dLost) / (dLost + dPackets)) : 0,
-			jitterMs: round((1000 * jitter) / OPUS_CLOCK_RATE),
-			rttMs: rtts.length ? round(rtts.reduce((a, b) => a + b, 0) / rtts.length) : null,
+			packetLossPct: external ? round(external.packetLossPct ?? 0) : dLost + dPackets > 0 ? round((100 * dLost) / (dLost + dPackets)) : 0,
+			jitterMs: external ? round(external.jitterMs ?? 0) : round((1000 * jitter) / OPUS_CLOCK_RATE),
+			rttMs: rtt === null ? null : round(rtt),
 			bitrateKbps: round(bitrate / 1000),
 			packets: totals.packets,
 			bytes: totals.bytes,

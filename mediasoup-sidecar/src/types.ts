@@ -22,6 +22,13 @@ export type {
 	SignalingRequests,
 	TransportOptions,
 } from '../../contracts/signaling.js';
+export type {
+	WhatsAppAnswerRequest,
+	WhatsAppEndRequest,
+	WhatsAppOfferRequest,
+	WhatsAppRemoteAnswerRequest,
+	WhatsAppSession,
+} from '../../contracts/sidecar-http.js';
 export type { CallTokenClaims } from '../../contracts/call-token.js';
 
 /** Compiles only when the list has exactly the members of the contract's union. */

@@ -31,6 +31,13 @@ describe('config', () => {
 		expect(printed).not.toContain('another-secret-value');
 	});
 
+	it('gives the WhatsApp legs their own UDP port range, or the RTC range in port-range mode', () => {
+		expect(loadConfig({}).whatsappPortRange).toBeUndefined();
+		expect(loadConfig({ SIDECAR_RTC_MODE: 'port-range', SIDECAR_RTC_MIN_PORT: '41000', SIDECAR_RTC_MAX_PORT: '42000' }).whatsappPortRange).toEqual({ min: 41000, max: 42000 });
+		expect(loadConfig({ SIDECAR_WHATSAPP_MIN_PORT: '50000', SIDECAR_WHATSAPP_MAX_PORT: '50999' }).whatsappPortRange).toEqual({ min: 50000, max: 50999 });
+		expect(loadConfig({}).whatsappMediaTimeoutSec).toBe(15);
+	});
+
 	it('generates a dev secret when none is set', () => {
 		const a = loadConfig({});
 		expect(a.secretGenerated).toBe(true);
@@ -47,6 +54,9 @@ describe('config', () => {
 			{ FRAPPE_URL: 'http://x' },
 			{ SIDECAR_DEMO: 'maybe' },
 			{ SIDECAR_QUALITY_REPORT_SEC: '5' },
+			{ SIDECAR_WHATSAPP_MIN_PORT: '50000' },
+			{ SIDECAR_WHATSAPP_MIN_PORT: '50010', SIDECAR_WHATSAPP_MAX_PORT: '50000' },
+			{ SIDECAR_WHATSAPP_MEDIA_TIMEOUT_SEC: '0' },
 		];
 		for (const env of bad) {
 			const key = Object.keys(env).at(-1)!;

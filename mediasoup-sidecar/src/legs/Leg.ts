@@ -16,8 +16,24 @@ export type LegEvents = {
 export interface ConsumerAppData extends ms.AppData {
 	/** Whose producer this consumer receives. */
 	participantId: string;
+	/** That participant's role (a WhatsApp leg picks which consumer Meta hears by it). */
+	role: Role;
 	/** The far end said it is ready (consumer:resume); hold may still keep it paused. */
 	clientResumed: boolean;
+}
+
+/**
+ * The outbound path of a leg whose far end is not a mediasoup transport (a WhatsApp
+ * leg: Meta): what the leg sent to it, and what the far end's RTCP receiver reports say.
+ */
+export interface FarEndReport {
+	packets: number;
+	bytes: number;
+	bitrateKbps: number;
+	/** From the far end's latest receiver report; absent before one came. */
+	packetLossPct?: number;
+	jitterMs?: number;
+	rttMs: number | null;
 }
 
 export interface LegOptions {
@@ -73,6 +89,15 @@ export abstract class Leg extends EnhancedEventEmitter<LegEvents> {
 
 	/** Whether its media path is down now (ICE disconnected for a browser). */
 	abstract get mediaDown(): boolean;
+
+	/**
+	 * For a leg whose far end is not a mediasoup transport (a WhatsApp leg): its outbound
+	 * path as the leg knows it. The outbound quality sample is taken from it, since
+	 * mediasoup's own figures would only describe the loopback hop to the leg.
+	 */
+	farEndReport(): FarEndReport | undefined {
+		return undefined;
+	}
 
 	/** Tells the leg's far end about the call (a push to a browser); nothing once the leg is closed. */
 	abstract notify<E extends keyof SignalingPushes>(event: E, payload: SignalingPushes[E]): void;
