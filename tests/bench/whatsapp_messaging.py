@@ -101,15 +101,17 @@ def load_average() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def site(command: str, args: dict[str, Any] | None = None, timeout: float = 1800) -> Any:
-    """Run a command of tests/bench/whatsapp_site.py in the bench's Python, as the bench user."""
-    cmd = [str(BENCH / "env/bin/python"), str(ROOT / "tests/bench/whatsapp_site.py"), command, "-"]
+def site(command: str, args: dict[str, Any] | None = None, timeout: float = 1800,
+         script: str = "whatsapp_site.py") -> Any:
+    """Run a command of tests/bench/whatsapp_site.py (or another bench-side `script` there) in the bench's
+    Python, as the bench user."""
+    cmd = [str(BENCH / "env/bin/python"), str(ROOT / "tests/bench" / script), command, "-"]
     if os.geteuid() == 0 and BENCH_USER != "root":
         cmd = ["runuser", "-u", BENCH_USER, "--", *cmd]
     done = subprocess.run(cmd, input=json.dumps(args or {}), capture_output=True, text=True, timeout=timeout,
                           cwd=BENCH / "sites")
     if done.returncode != 0:
-        raise RuntimeError(f"whatsapp_site.py {command} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{script} {command} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import frappe
 from frappe import _
-from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
 from voice_agent.bot.scoring import Score, Signal
 from voice_agent.site_time import iso_utc
@@ -19,6 +18,9 @@ LEAD_FIELD = "whatsapp_lead_score"
 
 def add_lead_score_field() -> None:
     """after_install / after_migrate: the Lead's score field (ERPNext only: no Lead doctype, nothing to add)."""
+    # Imported here: it weighs a quarter of a second, and every bot job imports this module.
+    from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+
     if not frappe.db.exists("DocType", "Lead"):
         return
     create_custom_fields({"Lead": [{
