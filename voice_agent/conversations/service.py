@@ -216,6 +216,9 @@ def assign_user(doc: Any, user: str | None) -> None:
         return
     if doc.assigned_to:
         assign_to.remove(CONVERSATION, doc.name, doc.assigned_to, ignore_permissions=True)
+        # Frappe clears the record's assigned_to field itself, which moves its `modified`: without the new
+        # timestamp the save below would be refused as an edit made after someone else's.
+        doc.modified = frappe.db.get_value(CONVERSATION, doc.name, "modified")
     doc.assigned_to = user or None
     doc.save(ignore_permissions=True)
     if user:

@@ -190,6 +190,17 @@ class TestWhatsAppBot(VoiceAgentTestCase):
         self.assertEqual(len(self.llm.requests), 1)
         self.assertNotIn("talk to a person", json.dumps(self.llm.requests[0].body)[-200:])
 
+    def test_a_conversation_the_numbers_default_owner_has_is_handed_over_to_the_team(self):
+        # A new conversation goes to the number's default owner first; the hand-over replaces that assignment.
+        self.account.default_owner = MANAGER
+        self.save_account()
+        conversation = self.converse("Can I talk to a person please?")
+        self.assertEqual((conversation.bot_state, conversation.handover_reason), ("Handed over", "customer_asked"))
+        self.assertIn(conversation.assigned_to, (AGENT, OTHER))
+        self.assertEqual(frappe.get_all("ToDo", filters={"reference_name": conversation.name, "status": "Open"},
+                                        pluck="allocated_to"), [conversation.assigned_to])
+        self.assertEqual(self.bot_texts(), ["I'm passing you to a colleague, who will reply here as soon as possible."])
+
     def test_the_model_hands_over_when_unsure_and_a_person_replying_takes_over(self):
         self.llm.script(fake_llm.Reply("", tool_calls=[fake_llm.Call("hand_over_to_person", {
             "reason": "unsure", "note": "asks about a refund for last month"})]))
