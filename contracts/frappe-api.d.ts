@@ -2,6 +2,7 @@
 // Change the schema, then run `python3 contracts/codegen.py`.
 
 import type { CallId, CallState, EndReason, ParticipantId, Role } from "./sidecar-http.js";
+import type { Message } from "./whatsapp-api.js";
 
 export type IceServer = {
   urls: string[];
@@ -74,6 +75,23 @@ export type CallFields = {
   total_duration: number;
   quality: CallQuality;
   participants: CallParticipant[];
+  /** How the customer is reached (the Voice Call's channel). */
+  channel?: "Browser" | "WhatsApp";
+  direction?: "Inbound" | "Outbound";
+  /** A WhatsApp call's Meta side; null for other channels. */
+  whatsapp?: null | {
+    call_id: string | null;
+    account: string | null;
+    conversation: string | null;
+    /** The last call status or terminate status Meta sent. */
+    status: string | null;
+    accepted_at: string | null;
+    error_code: number | null;
+    start_time: string | null;
+    end_time: string | null;
+    /** Meta's duration in seconds, beside ours. */
+    duration: number | null;
+  };
 };
 
 /** get_call_state: a Voice Call as the desk shows it. */
@@ -81,7 +99,7 @@ export type CallSnapshot = CallFields;
 
 /** The `voice_call_update` realtime event (to the agent, the Voice Call form and the party's form): the call after a change, and what changed it. */
 export type VoiceCallUpdate = CallFields & {
-  event: "call.state_changed" | "participant.joined" | "participant.left" | "quality.summary" | "call.ended_by_frappe" | "call.failed" | "call.lost";
+  event: "call.state_changed" | "participant.joined" | "participant.left" | "quality.summary" | "call.ended_by_frappe" | "call.failed" | "call.lost" | "call.answered" | "call.declined" | "whatsapp.ringing" | "whatsapp.accepted" | "whatsapp.rejected" | "whatsapp.terminated";
 };
 
 /** create_session: what the /voice-agent page and the widget need to join the AI session (no key). */
@@ -99,4 +117,98 @@ export type PublicProfile = {
   use_case: string | null;
   description: string | null;
   greeting: string | null;
+};
+
+/** The `whatsapp_call_incoming` realtime event (to every available user of the number's team) and an item of get_incoming_whatsapp_calls: a customer's WhatsApp call ringing in the desk. */
+export type IncomingWhatsAppCall = {
+  call: CallId;
+  account: string;
+  account_title: string | null;
+  conversation: string;
+  wa_id: string;
+  phone: string | null;
+  caller_name: string | null;
+  party: null | {
+    doctype: string;
+    name: string;
+    title: string | null;
+  };
+  /** The conversation's last messages, oldest first. */
+  last_messages: {
+    direction: "inbound" | "outbound";
+    kind: string;
+    text: string | null;
+    at: string | null;
+  }[];
+  started_at: string | null;
+  /** When it stops ringing (rejected and marked missed) if nobody accepts. */
+  ring_deadline: string | null;
+};
+
+/** get_incoming_whatsapp_calls */
+export type IncomingWhatsAppCalls = {
+  calls: IncomingWhatsAppCall[];
+};
+
+/** The `whatsapp_call_answered` realtime event, to the other users the call rang: someone took it. */
+export type WhatsAppCallAnswered = {
+  call: CallId;
+  answered_by: string;
+  answered_by_name: string | null;
+};
+
+/** The `whatsapp_call_ended` realtime event, to every user the call rang, once it is over (close its popup). */
+export type WhatsAppCallEnded = {
+  call: CallId;
+  state: CallState;
+  end_reason: EndReason | null;
+  answered_by: string | null;
+};
+
+/** decline_whatsapp_call */
+export type DeclineAnswer = {
+  call: CallId;
+  state: CallState;
+  end_reason: EndReason | null;
+  declined_by: string[];
+};
+
+export type CallLimit = {
+  /** ISO 8601 duration, as Graph gives it (PT24H, P7D). */
+  time_period: string;
+  max_allowed: number;
+  current_usage: number;
+  remaining: number;
+  limit_expiration_time: string | null;
+};
+
+/** get_call_permission, and the `whatsapp_call_permission` realtime event (to the users who see the conversation; there the figures read from Graph are null): the customer's call permission and what Graph allows now. Limits come from Graph, never assumed. */
+export type CallPermission = {
+  conversation: string;
+  account: string;
+  wa_id: string;
+  calling_enabled: boolean;
+  window_open: boolean;
+  status: "No permission" | "Temporary" | "Permanent" | null;
+  expires_at: string | null;
+  checked_at: string | null;
+  requested_at: string | null;
+  answer: "Accepted" | "Declined" | null;
+  answered_at: string | null;
+  can_call: boolean | null;
+  can_request: boolean | null;
+  calls_remaining: number | null;
+  requests_remaining: number | null;
+  next_call_at: string | null;
+  next_request_at: string | null;
+  limits: {
+    start_call: CallLimit[];
+    send_call_permission_request: CallLimit[];
+  };
+};
+
+/** request_call_permission: the queued permission request message and the permission as just read. */
+export type PermissionRequestAnswer = {
+  message: Message;
+  permission: CallPermission;
 };

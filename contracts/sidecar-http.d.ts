@@ -9,7 +9,7 @@ export type Role = "agent" | "customer" | "supervisor" | "whatsapp";
 
 export type CallState = "created" | "ringing" | "connecting" | "connected" | "on_hold" | "reconnecting" | "ended" | "missed" | "failed";
 
-export type EndReason = "hangup" | "remote_hangup" | "no_answer" | "room_empty" | "worker_died" | "sidecar_shutdown" | "media_failed" | "ended_by_frappe" | "max_duration" | "call_lost";
+export type EndReason = "hangup" | "remote_hangup" | "no_answer" | "room_empty" | "worker_died" | "sidecar_shutdown" | "media_failed" | "ended_by_frappe" | "max_duration" | "call_lost" | "rejected" | "unavailable" | "whatsapp_error";
 
 /** Why a participant left a call. rejected: the WhatsApp user declined (Frappe ended the leg); connection_failed: a WhatsApp leg's ICE/DTLS never came up or failed; media_timeout: a WhatsApp leg got no RTP from Meta for SIDECAR_WHATSAPP_MEDIA_TIMEOUT_SEC. */
 export type ParticipantLeftReason = "hangup" | "disconnected" | "kicked" | "call_ended" | "rejected" | "connection_failed" | "media_timeout";

@@ -47,7 +47,10 @@ after_request = ["voice_agent.page_headers.add_frame_ancestors"]
 # The records whose party can be called (a Call button on their form; other apps may add theirs),
 # and the ways a call reaches the customer (voice_agent/telephony/base.py): {Voice Call channel: class}.
 voice_agent_callable_doctypes = ["Lead", "Customer", "Contact", "CRM Lead", "CRM Deal"]
-voice_agent_call_channels = {"Browser": "voice_agent.telephony.browser.BrowserChannel"}
+voice_agent_call_channels = {
+    "Browser": "voice_agent.telephony.browser.BrowserChannel",
+    "WhatsApp": "voice_agent.telephony.whatsapp.WhatsAppChannel",
+}
 
 # A Voice Agent User sees only the calls where they are the agent, and the WhatsApp conversations of
 # the numbers whose team they are in or that are assigned to them.

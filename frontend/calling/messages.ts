@@ -58,6 +58,17 @@ export function endReasonText(reason: EndReason, reader: Role, by?: Role): strin
       return reader === "agent"
         ? __("The call server no longer knew this call (it stopped or restarted), so it was closed. You can call again.")
         : __("The call server no longer knew this call (it stopped or restarted), so it was closed.");
+    case "rejected":
+      if (customerSide) return __("The call was declined.");
+      return by === "whatsapp" || by === "customer"
+        ? __("The customer declined the WhatsApp call.")
+        : __("The call was declined from the desk.");
+    case "unavailable":
+      return customerSide
+        ? __("Nobody can take calls right now.")
+        : __("The call came outside the WhatsApp number's call hours, or with calling switched off.");
+    case "whatsapp_error":
+      return __("WhatsApp ended the call with an error.");
   }
   return assertNever(reason);
 }

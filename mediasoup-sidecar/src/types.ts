@@ -51,6 +51,9 @@ export const END_REASONS = [
 	'ended_by_frappe',
 	'max_duration',
 	'call_lost',
+	'rejected',
+	'unavailable',
+	'whatsapp_error',
 ] as const;
 true satisfies Exactly<(typeof END_REASONS)[number], EndReason>;
 

@@ -130,3 +130,46 @@ def test_nothing_listening_is_unreachable():
         port = s.getsockname()[1]
     with pytest.raises(SidecarUnreachable, match="refused"):
         SidecarClient(f"http://127.0.0.1:{port}", SECRET, timeout=1).health()
+
+
+# --- the WhatsApp leg's routes ----------------------------------------------------------------------
+
+WACID = "wacid.HBgLMTY1MDU1NTEyMzQVAgARGBI3QTM2"
+SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
+
+def test_whatsapp_answer_sends_metas_offer_and_returns_the_answer(fake):
+    client, answers, seen = fake
+    session = {"participantId": "whatsapp:16505551234", "waCallId": WACID, "sdpType": "answer", "sdp": SDP}
+    answers[("POST", "/api/rooms/VC-2026-00001/whatsapp/answer")] = (201, session)
+    assert client.whatsapp_answer("VC-2026-00001", "whatsapp:16505551234", WACID, SDP, name="Ada") == session
+    assert seen[0][2:] == (f"Bearer {SECRET}", {"participantId": "whatsapp:16505551234", "waCallId": WACID,
+                                               "offer": SDP, "name": "Ada"})
+
+
+def test_whatsapp_offer_remote_answer_and_end_use_their_routes(fake):
+    client, answers, seen = fake
+    base = "/api/rooms/VC-2026-00001/whatsapp"
+    answers[("POST", f"{base}/offer")] = (201, {"participantId": "whatsapp:1", "sdpType": "offer", "sdp": SDP})
+    answers[("POST", f"{base}/remote-answer")] = (200, ROOM)
+    answers[("POST", f"{base}/end")] = (200, {**ROOM, "state": "ended", "endReason": "remote_hangup"})
+    assert client.whatsapp_offer("VC-2026-00001", "whatsapp:1")["sdpType"] == "offer"
+    assert client.whatsapp_remote_answer("VC-2026-00001", "whatsapp:1", WACID, SDP)["state"] == "created"
+    assert client.whatsapp_end("VC-2026-00001", "whatsapp:1", "rejected")["endReason"] == "remote_hangup"
+    assert [(s[1], s[3]) for s in seen] == [
+        (f"{base}/offer", {"participantId": "whatsapp:1"}),
+        (f"{base}/remote-answer", {"participantId": "whatsapp:1", "waCallId": WACID, "answer": SDP}),
+        (f"{base}/end", {"participantId": "whatsapp:1", "reason": "rejected"}),
+    ]
+
+
+def test_whatsapp_requests_and_answers_outside_the_contract_are_refused(fake):
+    client, answers, seen = fake
+    with pytest.raises(SidecarError, match="request does not match WhatsAppAnswerRequest"):
+        client.whatsapp_answer("VC-2026-00001", "whatsapp:1", "not-a-wacid", SDP)
+    with pytest.raises(SidecarError, match="request does not match WhatsAppEndRequest"):
+        client.whatsapp_end("VC-2026-00001", "whatsapp:1", "dancing")
+    assert seen == []
+    answers[("POST", "/api/rooms/VC-2026-00001/whatsapp/offer")] = (201, {"participantId": "whatsapp:1", "sdp": SDP})
+    with pytest.raises(SidecarError, match="response does not match WhatsAppSession"):
+        client.whatsapp_offer("VC-2026-00001", "whatsapp:1")

@@ -26,6 +26,7 @@ PURE = [
     "voice_agent.integrations.ultravox.tools",
     "voice_agent.integrations.sidecar.client",
     "voice_agent.integrations.whatsapp.graph",
+    "voice_agent.integrations.whatsapp.call_rules",
     "voice_agent.integrations.whatsapp.errors",
     "voice_agent.integrations.whatsapp.signature",
     "voice_agent.integrations.whatsapp.payloads",

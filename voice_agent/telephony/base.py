@@ -15,6 +15,11 @@ from typing import Any, ClassVar
 class CallChannel(ABC):
     channel: ClassVar[str]  # the Voice Call's `channel` value
 
+    def prepare(self, reference: Any, **options: Any) -> dict[str, Any]:
+        """Before the Voice Call exists: check the customer can be reached this way (raise with a clear
+        message if not) and return the channel's own Voice Call fields."""
+        return {}
+
     @abstractmethod
     def start(self, call: Any, reference: Any) -> None:
         """Set up the customer's side of a new outbound call (the call is inserted and committed: the

@@ -28,7 +28,8 @@ from voice_agent.telephony.settings import (
 from voice_agent.voice_agent.doctype.voice_call.voice_call import history_row, is_call_manager
 
 
-def start_call(reference_doctype: str, reference_name: str, channel: str) -> dict[str, Any]:
+def start_call(reference_doctype: str, reference_name: str, channel: str,
+               options: dict[str, Any] | None = None) -> dict[str, Any]:
     require_caller()
     doctypes = callable_doctypes()
     if reference_doctype not in doctypes:
@@ -46,6 +47,7 @@ def start_call(reference_doctype: str, reference_name: str, channel: str) -> dic
     call_channel = get_channel(channel)
     settings = enabled_settings()
     shared_secret(settings)
+    channel_fields = call_channel.prepare(reference, **(options or {}))
 
     call = frappe.get_doc(
         {
@@ -58,6 +60,7 @@ def start_call(reference_doctype: str, reference_name: str, channel: str) -> dic
             "state": states.initial_state(),
             "started_at": now_datetime(),
             **_party_details(reference),
+            **channel_fields,
         }
     )
     call.append("state_history", history_row("", call.state, call.started_at, source="frappe",

@@ -95,4 +95,19 @@ def boot_session(bootinfo: Any) -> None:
         "callable_doctypes": callable_doctypes(),
         "caller_roles": list(CALLER_ROLES),
         "missing_read_access": missing_read_access_message(unreadable) if unreadable else None,
+        "whatsapp_calling_accounts": whatsapp_calling_accounts(),
     }
+
+
+def whatsapp_calling_accounts() -> list[dict[str, str]]:
+    """The WhatsApp numbers with calling on that the session user may call from (the Call button offers
+    WhatsApp only with one)."""
+    roles = set(frappe.get_roles())
+    if not set(CALLER_ROLES) & roles:
+        return []
+    filters: dict[str, Any] = {"enabled": 1, "calling_enabled": 1}
+    if frappe.session.user != "Administrator" and not {"Voice Agent Manager", "System Manager"} & roles:
+        team = frappe.get_all("WhatsApp Account Member", filters={"user": frappe.session.user,
+                                                                  "parenttype": "WhatsApp Account"}, pluck="parent")
+        filters["name"] = ("in", team or [""])
+    return frappe.get_all("WhatsApp Account", filters=filters, fields=["name", "title"], order_by="title")

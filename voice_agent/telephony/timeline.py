@@ -25,6 +25,7 @@ def timeline_content(doctype: str, docname: str) -> list[dict[str, Any]]:
             "ended_by",
             "agent",
             "channel",
+            "direction",
             "talk_duration",
             "ring_duration",
             "quality_label",
@@ -43,7 +44,7 @@ def _timeline_html(call: Any) -> str:
     escape = frappe.utils.escape_html
     parts = [
         f'<a href="/app/voice-call/{escape(call.name)}">{escape(call.name)}</a>',
-        escape(_("{0} call by {1}").format(_(call.channel), frappe.utils.get_fullname(call.agent))),
+        escape(_describe(call)),
         f"<b>{escape(_(call.state))}</b>" + (f" ({escape(_end(call))})" if call.end_reason else ""),
     ]
     if call.talk_duration:
@@ -53,6 +54,14 @@ def _timeline_html(call: Any) -> str:
     if call.quality_label:
         parts.append(escape(_("quality {0} (MOS {1})").format(_(call.quality_label), call.mos)))
     return " · ".join(parts)
+
+
+def _describe(call: Any) -> str:
+    if call.direction == "Inbound":
+        if call.agent:
+            return _("{0} call from the customer, taken by {1}").format(_(call.channel), frappe.utils.get_fullname(call.agent))
+        return _("{0} call from the customer").format(_(call.channel))
+    return _("{0} call by {1}").format(_(call.channel), frappe.utils.get_fullname(call.agent))
 
 
 def _end(call: Any) -> str:

@@ -64,6 +64,38 @@ class SidecarClient:
     def end_call(self, call_id: str, reason: str | None = None) -> dict[str, Any]:
         return self._call("endCall", call_id=call_id, body={"reason": reason} if reason else {})
 
+    def whatsapp_answer(
+        self, call_id: str, participant_id: str, wa_call_id: str, offer: str, *, name: str | None = None
+    ) -> dict[str, Any]:
+        """A customer's WhatsApp call: the call's WhatsApp leg answers Meta's offer (WhatsAppSession, an
+        answer for Graph pre_accept and accept). A retry with the same offer returns the same answer."""
+        body: dict[str, Any] = {"participantId": participant_id, "waCallId": wa_call_id, "offer": offer}
+        if name:
+            body["name"] = name[:140]
+        return self._call("whatsappAnswer", call_id=call_id, body=body)
+
+    def whatsapp_offer(self, call_id: str, participant_id: str, *, name: str | None = None) -> dict[str, Any]:
+        """A business-initiated WhatsApp call: the leg's offer (WhatsAppSession) for Graph connect."""
+        body: dict[str, Any] = {"participantId": participant_id}
+        if name:
+            body["name"] = name[:140]
+        return self._call("whatsappOffer", call_id=call_id, body=body)
+
+    def whatsapp_remote_answer(
+        self, call_id: str, participant_id: str, wa_call_id: str, answer: str
+    ) -> dict[str, Any]:
+        """Meta's answer (connect webhook) applied to the leg that made the offer -> RoomStatus."""
+        body = {"participantId": participant_id, "waCallId": wa_call_id, "answer": answer}
+        return self._call("whatsappRemoteAnswer", call_id=call_id, body=body)
+
+    def whatsapp_end(self, call_id: str, participant_id: str, reason: str | None = None) -> dict[str, Any]:
+        """Ends the WhatsApp leg: hangup / rejected end the call, connection_failed / media_timeout fail
+        it -> RoomStatus. Idempotent once the call has ended."""
+        body: dict[str, Any] = {"participantId": participant_id}
+        if reason:
+            body["reason"] = reason
+        return self._call("whatsappEnd", call_id=call_id, body=body)
+
     def call_status(self, call_id: str) -> dict[str, Any]:
         return self._call("callStatus", call_id=call_id)
 

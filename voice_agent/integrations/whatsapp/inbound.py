@@ -60,6 +60,10 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
         conversation.save_activity()
     if doc.media_id:
         queue_download()
+    if isinstance(message.body, p.CallPermissionReplyBody):
+        from voice_agent.integrations.whatsapp.calls import apply_permission_reply
+
+        apply_permission_reply(conversation, message.body, received_at)
     conversation.publish("message", doc)
     bot.on_customer_message(conversation, doc)
 

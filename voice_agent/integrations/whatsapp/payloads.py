@@ -974,6 +974,10 @@ class CallsChange:
     malformed: tuple[MalformedItem, ...]
     raw: dict[str, Any] = field(repr=False)
 
+    def contact_for(self, wa_id: str | None = None) -> Contact | None:
+        """The `contacts[]` entry of a caller (their profile name), if Meta sent one."""
+        return next((contact for contact in self.contacts if wa_id and contact.wa_id == wa_id), None)
+
 
 def parse_calls_change(value: Any) -> CallsChange:
     """The `value` of a `calls` change: call events, call statuses and value-level errors."""

@@ -25,6 +25,7 @@ from frappe.utils.background_jobs import get_queue, is_job_enqueued
 
 from voice_agent.conversations.service import lock_customers
 from voice_agent.integrations.webhook_inbox import store_once
+from voice_agent.integrations.whatsapp import calls
 from voice_agent.integrations.whatsapp import payloads as p
 from voice_agent.integrations.whatsapp.connect import account_for_phone_number, verify_tokens, webhook_secrets
 from voice_agent.integrations.whatsapp.inbound import apply_message
@@ -84,7 +85,25 @@ def receive() -> dict[str, str]:
     if not stored:
         return {"status": "duplicate"}
     _enqueue(batch.dedupe_key)
+    if any(change.field == p.CALLS_FIELD for change in batch.changes):
+        _process_after_response(batch.dedupe_key)
     return {"status": "accepted"}
+
+
+def _process_after_response(event_name: str) -> None:
+    """A call rings while the drain job may still be starting (a new process: about a second): the web
+    process that stored the event handles it right after answering Meta. The drain job, queued as ever,
+    finds it processed (the event row is locked while either handles it)."""
+    after_response = getattr(getattr(frappe.local, "request", None), "after_response", None)
+    if after_response is None:
+        return
+
+    def process() -> None:
+        read_committed()
+        with as_administrator():
+            _process_isolated(event_name)
+
+    after_response.add(process)
 
 
 def process_event(event_name: str) -> None:
@@ -147,6 +166,7 @@ def _process_isolated(event_name: str) -> None:
             return
         except Exception as exc:
             frappe.db.rollback()
+            calls.discard_followups()
             if _transient(exc) and attempt < TRANSIENT_RETRIES:
                 time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
                 continue
@@ -164,6 +184,7 @@ def _transient(exc: Exception) -> bool:
 
 
 def _process(event_name: str) -> None:
+    calls.discard_followups()
     record = frappe.get_doc(EVENT, event_name, for_update=True)
     if record.status == "Processed":
         frappe.db.commit()
@@ -173,19 +194,25 @@ def _process(event_name: str) -> None:
     failures: list[str] = []  # items whose processing raised: the event is retried
     items = 0
     changes: list[tuple[str, p.MessagesChange]] = []
+    call_changes: list[tuple[str, p.CallsChange]] = []
     for change in p.parse_webhook(record.payload.encode()).changes:
         parsed = change.parse()
-        if not isinstance(parsed, p.MessagesChange):
-            continue  # calls and fields we do not handle yet stay in the stored payload
+        if parsed is None:
+            continue  # fields we do not handle yet stay in the stored payload
         account = account_for_phone_number(parsed.phone_number_id)
         if account not in signers:
             notes.append(f"phone number {parsed.phone_number_id}: no account that signed this delivery has it")
             continue
-        changes.append((account, parsed))
+        if isinstance(parsed, p.CallsChange):
+            call_changes.append((account, parsed))
+        else:
+            changes.append((account, parsed))
     # Every customer of the batch is locked before any is changed, in one order: two jobs whose batches
     # share two customers would otherwise each hold one and wait for the other until the lock times out.
     lock_customers({(account, m.from_wa_id or m.from_user_id) for account, parsed in changes
-                    for m in parsed.messages if m.from_wa_id or m.from_user_id})
+                    for m in parsed.messages if m.from_wa_id or m.from_user_id}
+                   | {(account, calls.customer_of(e)) for account, parsed in call_changes
+                      for e in parsed.calls if calls.customer_of(e)})
     for account, parsed in changes:
         notes += [f"{item.kind} {item.index}: {item.reason}" for item in parsed.malformed]
         for message in parsed.messages:
@@ -194,15 +221,28 @@ def _process(event_name: str) -> None:
         for status in parsed.statuses:
             items += 1
             failures += _isolated(f"status {status.wamid}", apply_status, account, status)
+        for call_status in parsed.call_statuses:
+            items += 1
+            failures += _isolated(f"call status {call_status.wacid}", calls.apply_call_status, account, call_status)
         for error in parsed.errors:
             frappe.db.set_value("WhatsApp Account", account, "last_error",
                                 f"{error.code}: {error.title or error.message}"[:1000], update_modified=False)
+    for account, parsed in call_changes:
+        # Value-level errors of a calls change repeat the errors of its calls (138021 comes in both).
+        notes += [f"{item.kind} {item.index}: {item.reason}" for item in parsed.malformed]
+        for event in parsed.calls:
+            items += 1
+            failures += _isolated(f"call {event.wacid} {event.event}", calls.apply_call_event, account, parsed, event)
+        for call_status in parsed.statuses:
+            items += 1
+            failures += _isolated(f"call status {call_status.wacid}", calls.apply_call_status, account, call_status)
     # Not record.db_set: it reads the whole record again first (the payload included) for change hooks
     # this doctype does not have.
     frappe.db.set_value(EVENT, record.name, {
         "status": "Failed" if failures else "Processed", "attempts": (record.attempts or 0) + 1,
         "items": items, "processed_at": now_datetime(), "error": "\n".join(failures + notes)[-4000:] or None})
     frappe.db.commit()
+    calls.run_followups()  # ringing a new call, Meta's answer to the sidecar: only once it is all committed
 
 
 def retry_failed_events() -> None:
@@ -233,12 +273,14 @@ def _isolated(what: str, apply: Callable[..., None], *args: Any) -> list[str]:
     """One item in a savepoint: a bad one is reported (and retried with the event) without undoing the rest."""
     savepoint = "whatsapp_item"
     frappe.db.savepoint(savepoint)
+    followups = list(getattr(frappe.local, "whatsapp_call_followups", []))
     try:
         apply(*args)
     except Exception as exc:
         if _transient(exc):
             raise  # a deadlock undid the whole transaction, savepoint included: the event is tried again
         frappe.db.rollback(save_point=savepoint)
+        frappe.local.whatsapp_call_followups = followups  # what the undone item asked for is undone too
         frappe.log_error(title=f"WhatsApp webhook: {what} failed")
         return [f"{what}: {frappe.get_traceback()[-1500:]}"]
     frappe.db.release_savepoint(savepoint)

@@ -8,7 +8,7 @@
 
 	const pad = (n) => String(n).padStart(2, "0");
 
-	ns.CALL_DURATION_FIELDS = ["ring_duration", "talk_duration", "total_duration"];
+	ns.CALL_DURATION_FIELDS = ["ring_duration", "talk_duration", "total_duration", "whatsapp_duration"];
 	ns.format_call_duration = function (seconds) {
 		const d = frappe.utils.seconds_to_duration(Math.max(0, Number(seconds) || 0), { hide_days: 1 });
 		return d.hours ? `${d.hours}:${pad(d.minutes)}:${pad(d.seconds)}` : `${d.minutes}:${pad(d.seconds)}`;

@@ -40,6 +40,12 @@ class VoiceCall(Document):
             "reference_access", reference_access_message(self.reference_doctype, self.reference_name)
         )
 
+    def on_update(self) -> None:
+        # A WhatsApp call that ended, however it ended, is settled with Meta and the room by one job.
+        if self.channel == "WhatsApp" and states.is_terminal(self.state) and self.has_value_changed("state"):
+            frappe.enqueue("voice_agent.integrations.whatsapp.calls.settle", queue="short", call=self.name,
+                           job_id=f"whatsapp-call-settle:{self.name}", deduplicate=True, enqueue_after_commit=True)
+
     # --- changes -----------------------------------------------------------------------------
 
     def apply_sidecar_event(self, event: dict[str, Any]) -> None:
@@ -86,7 +92,8 @@ class VoiceCall(Document):
     def publish(self, event_type: str) -> None:
         """The update to the agent's desk, the open Voice Call form and the party's form, after commit."""
         message = {**self.realtime_payload(), "event": event_type}
-        frappe.publish_realtime(REALTIME_EVENT, message, user=self.agent, after_commit=True)
+        if self.agent:  # a customer's WhatsApp call has none until someone takes it (no user: the whole site)
+            frappe.publish_realtime(REALTIME_EVENT, message, user=self.agent, after_commit=True)
         frappe.publish_realtime(REALTIME_EVENT, message, doctype=self.doctype, docname=self.name, after_commit=True)
         if self.reference_doctype and self.reference_name:
             frappe.publish_realtime(
@@ -98,6 +105,9 @@ class VoiceCall(Document):
         """contracts/frappe-api.schema.json#/$defs/VoiceCallUpdate, without its "event"."""
         return {
             "call": self.name,
+            "channel": self.channel or "Browser",
+            "direction": self.direction or "Outbound",
+            "whatsapp": self._whatsapp_view(),
             "state": self.state,
             "end_reason": self.end_reason or None,
             "reference_doctype": self.reference_doctype,
@@ -127,6 +137,21 @@ class VoiceCall(Document):
                 }
                 for row in self.participants
             ],
+        }
+
+    def _whatsapp_view(self) -> dict[str, Any] | None:
+        if self.channel != "WhatsApp":
+            return None
+        return {
+            "call_id": self.whatsapp_call_id or None,
+            "account": self.whatsapp_account or None,
+            "conversation": self.whatsapp_conversation or None,
+            "status": self.whatsapp_status or None,
+            "accepted_at": iso_utc(self.whatsapp_accepted_at),
+            "error_code": self.whatsapp_error_code or None,
+            "start_time": iso_utc(self.whatsapp_start_time),
+            "end_time": iso_utc(self.whatsapp_end_time),
+            "duration": self.whatsapp_duration if self.whatsapp_duration is not None else None,
         }
 
     # --- internals ---------------------------------------------------------------------------
@@ -178,6 +203,8 @@ class VoiceCall(Document):
                 return row
         if role == "customer":
             display = frappe.db.get_value("Voice Call Invite", participant_id, "guest_name") or ""
+        elif role == "whatsapp":
+            display = self.party_name or ""
         else:
             display = frappe.utils.get_fullname(participant_id) if frappe.db.exists("User", participant_id) else ""
         return self.append(

@@ -21,6 +21,7 @@ frappe.listview_settings["Voice Call"] = {
 		ring_duration: (value) => voice_agent.format_call_duration(value),
 		talk_duration: (value) => voice_agent.format_call_duration(value),
 		total_duration: (value) => voice_agent.format_call_duration(value),
+		whatsapp_duration: (value) => voice_agent.format_call_duration(value),
 	},
 	onload(listview) {
 		// A caller who may not read the records calls are made from meets "No permission for Page" there.

@@ -31,6 +31,7 @@ class WhatsAppAccount(Document):
         if base != DEFAULT_BASE_URL and not frappe.conf.developer_mode:
             frappe.throw(_("Another Graph API address than Meta's is only allowed in developer mode."))
         self._validate_bot()
+        self._validate_calling()
         self._keep_previous_secret()
         if self._changed_password("access_token"):
             self.status, self.token_expired_at, self.flags.token_replaced = "Not tested", None, True
@@ -47,6 +48,19 @@ class WhatsAppAccount(Document):
         if not profile.chat_enabled or not profile.chat_provider:
             frappe.throw(_("Voice Agent Profile {0} does not chat: tick Chat Enabled and choose its chat provider "
                            "first.").format(self.bot_profile))
+
+    def _validate_calling(self) -> None:
+        from voice_agent.integrations.whatsapp.call_rules import call_hours
+
+        self.call_ring_timeout_sec = self.call_ring_timeout_sec or 30
+        if not 5 <= self.call_ring_timeout_sec <= 600:
+            frappe.throw(_("Ring Time is 5 to 600 seconds."))
+        try:
+            call_hours((row.weekday, row.from_time, row.to_time) for row in self.call_hours)
+        except ValueError as exc:
+            frappe.throw(_("Call Hours, {0}.").format(exc))
+        if self.unanswered_call_action == "Reject and send a message" and not (self.missed_call_message or "").strip():
+            frappe.throw(_("Type the message a customer gets after a missed call."))
 
     def on_update(self) -> None:
         if self.flags.token_replaced:
