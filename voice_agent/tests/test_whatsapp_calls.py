@@ -853,6 +853,9 @@ class TestWhatsAppCallRace(WhatsAppCallsBase, FrappeTestCase):
                                                   "deleted_name": ("in", self.made_users)})
             frappe.db.delete("Comment", {"reference_doctype": "User", "reference_name": ("in", self.made_users),
                                          "comment_type": "Shared"})
+            # ... and the "Deleted" feed line of those settings, which names the user in its subject only.
+            frappe.db.delete("Comment", {"comment_type": "Deleted", "reference_doctype": "Notification Settings",
+                                         "subject": ("in", [f"Notification Settings {u}" for u in self.made_users])})
             frappe.db.commit()
 
     def _check_site_left_as_found(self):
@@ -866,6 +869,8 @@ class TestWhatsAppCallRace(WhatsAppCallsBase, FrappeTestCase):
                 ("Contact", "email_id"), ("Notification Settings", "name"), ("DocShare", "user"),
                 ("Has Role", "parent"), ("Version", "docname"), ("ToDo", "allocated_to"),
                 ("Comment", "reference_name"))}
+            traces["Comment (deleted settings)"] = frappe.db.count(
+                "Comment", {"comment_type": "Deleted", "subject": f"Notification Settings {email}"})
             self.assertEqual(traces, dict.fromkeys(traces, 0), f"{email} left traces")
 
     def user(self) -> str:
