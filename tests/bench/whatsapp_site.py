@@ -4,10 +4,11 @@ Python, as the bench user, and prints one JSON line. tests/bench/whatsapp_messag
     runuser -u frappe -- /home/frappe/frappe-bench/env/bin/python /work/main/tests/bench/whatsapp_site.py \\
         <command> '<json args>'
 
-Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup, forget_deletions (see each function;
-the last also serves the real-site WhatsApp check, tests/e2e/whatsapp-site.test.ts). Everything it
-touches belongs to the benchmark's own WhatsApp Account ("WA Bench") and to records whose names start
-with "WA Bench" on numbers +1 415 555 6xxx / 7xxx, so cleanup leaves the rest of the site alone.
+Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup, forget_deletions, ultravox_tools (see each
+function; the last two serve the real-site WhatsApp checks, tests/e2e/whatsapp-site.test.ts and
+whatsapp-bot-site.test.ts). Everything the benchmark's commands touch belongs to its own WhatsApp Account
+("WA Bench") and to records whose names start with "WA Bench" on numbers +1 415 555 6xxx / 7xxx, so cleanup
+leaves the rest of the site alone.
 """
 
 from __future__ import annotations
@@ -315,15 +316,26 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
-def forget_deletions(args: dict[str, Any]) -> dict[str, int]:
+def forget_deletions(args: dict[str, Any]) -> dict[str, Any]:
     """The traces Frappe keeps of records a check deleted through the REST API (which cannot delete
-    permanently): their Deleted Document copies and "Deleted" feed lines, and those of what went with
-    them (ERPNext deletes a Lead's own Contact). `records`: [[doctype, name], ...]; `seconds`: how long ago
-    the deleting started, so that older traces of a name used before are left alone."""
+    permanently): their Deleted Document copies, "Deleted" feed lines and Versions, and those of what went
+    with them (ERPNext deletes a Lead's own Contact, a Customer's Contacts; Frappe a User's Notification
+    Settings). `records`: [[doctype, name], ...]; `seconds`: how long ago the deleting started, so that older
+    traces of a name used before are left alone (`made_seconds`: how long ago the check began, for the
+    Versions it wrote). `users`: users the check made and deleted, whose sessions left rows of their own
+    (Activity Log, Route History, Access Log, sessions, list settings, notification emails). `sessions`: the
+    check's own login sessions (sids); `logins`: [[user, from, until], ...] (epoch ms), when it logged in.
+    Error Logs written since the check began that name one of its records or users go too: their titles are
+    returned, for the check to show."""
     import frappe
+    from frappe.deferred_insert import save_to_db
 
+    save_to_db()  # Route History and the Error Logs of failed requests wait in a queue for the scheduler
     since = frappe.utils.add_to_date(frappe.utils.now_datetime(), seconds=-int(args["seconds"]))
+    made_since = frappe.utils.add_to_date(frappe.utils.now_datetime(),
+                                          seconds=-int(args.get("made_seconds") or args["seconds"]))
     records = [(doctype, name) for doctype, name in args.get("records", [])]
+    users = list(args.get("users") or [])
     names = sorted({name for _doctype, name in records})
     copies = frappe.get_all("Deleted Document", filters={"creation": (">=", since)},
                             fields=["name", "deleted_doctype", "deleted_name", "data"])
@@ -332,13 +344,83 @@ def forget_deletions(args: dict[str, Any]) -> dict[str, int]:
     copies = [c for c in copies if c.deleted_name in names or (
         c.deleted_doctype in ("Contact", "File") and any(n in (c.data or "") for n in names))]
     contacts = [c.deleted_name for c in copies if c.deleted_doctype == "Contact"]
-    subjects = [f"{doctype} {name}" for doctype, name in records] + [f"Contact {name}" for name in contacts]
+    subjects = [f"{doctype} {name}" for doctype, name in records] + [f"Contact {name}" for name in contacts] + [
+        f"Notification Settings {user}" for user in users]
     feed = frappe.get_all("Comment", filters={"comment_type": "Deleted", "creation": (">=", since),
                                               "subject": ("in", subjects or [""])}, pluck="name")
     frappe.db.delete("Comment", {"name": ("in", feed or [""])})
     frappe.db.delete("Deleted Document", {"name": ("in", [c.name for c in copies] or [""])})
+    versions = 0
+    for doctype, name in [*records, *(("Contact", c) for c in contacts)]:
+        filters = {"ref_doctype": doctype, "docname": name, "creation": (">=", made_since)}
+        versions += frappe.db.count("Version", filters)
+        frappe.db.delete("Version", filters)
+    # Names short enough to occur by chance in someone else's traceback are left out.
+    marks = [n for n in [*names, *users] if len(n) >= 8]
+    logs = [row for row in frappe.get_all("Error Log", filters={"creation": (">=", made_since)},
+                                          fields=["name", "method", "error"])
+            if any(m in f"{row.method or ''}\n{row.error or ''}" for m in marks)]
+    frappe.db.delete("Error Log", {"name": ("in", [row.name for row in logs] or [""])})
+    sessions = list(args.get("sessions") or [])
+    if sessions:
+        frappe.db.sql("DELETE FROM `tabSessions` WHERE sid IN %s", (sessions,))
+    logins = 0
+    for user, start, end in args.get("logins") or []:
+        # The "logged in" lines of the check's own logins: the user's, within the second the check logged in.
+        window = [_site_time(start / 1000 - 0.5), _site_time(end / 1000 + 0.5)]
+        filters = {"user": user, "operation": "Login", "creation": ("between", window)}
+        logins += frappe.db.count("Activity Log", filters)
+        frappe.db.delete("Activity Log", filters)
+    done: dict[str, Any] = {"deleted_documents": len(copies), "feed_lines": len(feed), "versions": versions,
+                            "logins": logins, "error_logs": sorted({(row.method or "")[:140] for row in logs})}
+    if users:
+        done.update(_forget_users(users, made_since))
     frappe.db.commit()
-    return {"deleted_documents": len(copies), "feed_lines": len(feed)}
+    return done
+
+
+def _site_time(epoch: float) -> datetime:
+    """An instant as the site stores it: naive, in its system time zone."""
+    from zoneinfo import ZoneInfo
+
+    from frappe.utils import get_system_timezone
+
+    return datetime.fromtimestamp(epoch, ZoneInfo(get_system_timezone())).replace(tzinfo=None)
+
+
+def _forget_users(users: list[str], since: Any) -> dict[str, int]:
+    """What the sessions of deleted users left behind (Frappe keeps it when a user is deleted)."""
+    import frappe
+
+    done: dict[str, int] = {}
+    for doctype, field in (("Activity Log", "user"), ("Route History", "user"), ("Access Log", "user")):
+        done[doctype] = frappe.db.count(doctype, {field: ("in", users)})
+        frappe.db.delete(doctype, {field: ("in", users)})
+    done["sessions"] = frappe.db.sql("SELECT COUNT(*) FROM `tabSessions` WHERE user IN %s", (users,))[0][0]
+    frappe.db.sql("DELETE FROM `tabSessions` WHERE user IN %s", (users,))
+    frappe.db.sql("DELETE FROM `__UserSettings` WHERE user IN %s", (users,))
+    # Notification emails to them (assignments): queued rows that write to no one else.
+    queued = frappe.get_all("Email Queue Recipient", filters={"recipient": ("in", users), "creation": (">=", since)},
+                            pluck="parent")
+    emails = [q for q in set(queued) if not frappe.db.exists(
+        "Email Queue Recipient", {"parent": q, "recipient": ("not in", users)})]
+    frappe.db.delete("Email Queue Recipient", {"parent": ("in", emails or [""])})
+    frappe.db.delete("Email Queue", {"name": ("in", emails or [""])})
+    done["emails"] = len(emails)
+    return done
+
+
+def ultravox_tools(args: dict[str, Any]) -> dict[str, Any]:
+    """The tools of profile `profile` as an Ultravox call gets them (voice_agent.integrations.ultravox), for a
+    site where no call can be started against the fake Ultravox."""
+    import frappe
+
+    from voice_agent.actions.runner import offered_tools
+    from voice_agent.integrations.ultravox.calls import tool_url
+    from voice_agent.integrations.ultravox.tools import selected_tools
+
+    profile = frappe.get_doc("Voice Agent Profile", args["profile"])
+    return {"selectedTools": selected_tools(offered_tools(profile), tool_url, "site-check", "site-check")}
 
 
 def _on_bench_number(frappe: Any, contact: str) -> bool:
@@ -352,7 +434,7 @@ def _chunks(items: list[str], size: int):
 
 
 COMMANDS = {"forget_deletions": forget_deletions, "counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
-            "profile": profile, "cleanup": cleanup}
+            "profile": profile, "cleanup": cleanup, "ultravox_tools": ultravox_tools}
 
 
 def main() -> None:

@@ -6,32 +6,17 @@
 // The site needs developer_mode for an account to point at the fake instead of graph.facebook.com.
 // It makes its own account (a number and App Secret of its own), and removes what it made at the end
 // (VA_WA_SITE_KEEP=1 keeps it, to look at). Screenshots: artifacts/screenshots/whatsapp-site-*.png.
-import { spawnSync } from "node:child_process";
-import { createHmac, randomBytes, randomInt } from "node:crypto";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { randomBytes, randomInt } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 import { siteLogin } from "./support/site";
 import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
 import { png, screenshot } from "./support/whatsapp-media";
+import { drawerOf, onBenchMachine, openLeadPanel as openPanel, postWebhook as post, removeWhatsApp, Removal, ROOT, signedText as signed, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BENCH = process.env.VA_BENCH_DIR ?? "/home/frappe/frappe-bench";
-const BENCH_PYTHON = `${BENCH}/env/bin/python`;
-
-/** A command of tests/bench/whatsapp_site.py in the bench's Python, as the bench's user. */
-function benchPython(command: string, args: unknown): Record<string, number> {
-  const cmd = [BENCH_PYTHON, `${ROOT}tests/bench/whatsapp_site.py`, command, "-"];
-  const [program, ...argv] = process.getuid?.() === 0 ? ["runuser", "-u", process.env.VA_BENCH_USER ?? "frappe", "--", ...cmd] : cmd;
-  const done = spawnSync(program!, argv, { input: JSON.stringify(args), cwd: `${BENCH}/sites`, encoding: "utf8", timeout: 60_000 });
-  if (done.status !== 0) throw new Error(`whatsapp_site.py ${command}: ${done.stderr.slice(-2000)}`);
-  return JSON.parse(done.stdout.trim().split("\n").pop() ?? "{}") as Record<string, number>;
-}
 const SITE = process.env.VA_WA_SITE_URL ?? "";
 const KEEP = process.env.VA_WA_SITE_KEEP === "1";
-const WEBHOOK = "/api/method/voice_agent.api.whatsapp.whatsapp_webhook";
 
 const phoneNumberId = `1${randomInt(10 ** 13, 10 ** 14)}`;
 const appSecret = randomBytes(16).toString("hex");
@@ -50,27 +35,8 @@ let settingsBefore: Record<string, unknown> = {};
 let templatesBefore = new Set<string>();
 const pageErrors: string[] = [];
 
-async function api<T>(path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; data: T; text: string }> {
-  const res = await fetch(`${SITE}${path}`, {
-    method: init.method ?? (init.body === undefined && init.raw === undefined ? "GET" : "POST"),
-    // A Content-Type without a body makes Frappe answer 400 (it parses the empty JSON).
-    headers: { Cookie: `sid=${sid}`, Accept: "application/json", ...(init.body === undefined ? {} : { "Content-Type": "application/json" }), ...init.headers },
-    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-  });
-  const text = await res.text();
-  const json = text ? (JSON.parse(text) as { data?: T; message?: T }) : {};
-  return { status: res.status, data: (json.data ?? json.message) as T, text };
-}
-
-async function ok<T>(path: string, init: Parameters<typeof api>[1] = {}): Promise<T> {
-  const { status, data } = await api<T>(path, init);
-  if (status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-/** Newest first (a reply goes before the message it quotes when they are removed). */
-const list = <T>(doctype: string, filters: unknown[], fields = ["name"]) =>
-  ok<T[]>(`/api/resource/${encodeURIComponent(doctype)}?filters=${encodeURIComponent(JSON.stringify(filters))}&fields=${encodeURIComponent(JSON.stringify(fields))}&order_by=${encodeURIComponent(`\`tab${doctype}\`.creation desc`)}&limit_page_length=0`);
+const rest = siteRest(SITE, () => sid);
+const { api, ok, list } = rest;
 
 /** What a forged or replayed webhook must leave as it is. */
 async function counts(): Promise<Record<string, number>> {
@@ -84,30 +50,10 @@ async function counts(): Promise<Record<string, number>> {
 }
 
 /** A `messages` webhook as Meta posts it, and its X-Hub-Signature-256 under `secret`. */
-function signedText(text: string, secret = appSecret): { body: string; signature: string; wamid: string } {
-  const wamid = `wamid.HBgM${randomBytes(18).toString("hex").toUpperCase()}`;
-  const body = JSON.stringify({
-    object: "whatsapp_business_account",
-    entry: [{
-      id: graph.waba_id,
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: graph.display_phone_number, phone_number_id: phoneNumberId },
-          contacts: [{ profile: { name: "Rita Sousa" }, wa_id: customer }],
-          messages: [{ from: customer, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }],
-        },
-      }],
-    }],
-  });
-  return { body, wamid, signature: `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` };
-}
+const signedText = (text: string, secret = appSecret) => signed({ graph, phoneNumberId, appSecret, customer, name: "Rita Sousa" }, text, secret);
+const postWebhook = (body: string, signature: string) => post(SITE, body, signature);
 
-const postWebhook = (body: string, signature: string) =>
-  fetch(`${SITE}${WEBHOOK}`, { method: "POST", headers: { "Content-Type": "application/json", "X-Hub-Signature-256": signature }, body });
-
-const drawer = () => page.locator(".va-wa-drawer");
+const drawer = () => drawerOf(page);
 const inDrawer = (text: string) => drawer().locator("li.va-wa-msg", { hasText: text });
 const ticksOf = (text: string) => inDrawer(text).locator(".va-wa-ticks").getAttribute("data-ticks");
 
@@ -118,17 +64,11 @@ async function send(text: string): Promise<void> {
   await poll(() => box.inputValue()).toBe("");
 }
 
-async function openLeadPanel(): Promise<void> {
-  await page.goto(`${SITE}/app/lead/${encodeURIComponent(lead)}`);
-  await page.getByRole("button", { name: "WhatsApp", exact: true }).first().click({ timeout: 30_000 });
-  await drawer().waitFor();
-}
+const openLeadPanel = () => openPanel(page, SITE, lead);
 
 describe.runIf(SITE)("WhatsApp on a real site", () => {
   beforeAll(async () => {
-    for (let tries = 0; tries < 60 && !(await fetch(`${SITE}/api/method/ping`).then((r) => r.ok, () => false)); tries++) {
-      await new Promise((r) => setTimeout(r, 1000)); // a site that is restarting
-    }
+    await waitForSite(SITE);
     // One session for these API calls, another for the browser: once the desk has used a session, Frappe
     // wants its CSRF token on every write made with it.
     sid = await siteLogin(SITE);
@@ -163,35 +103,12 @@ describe.runIf(SITE)("WhatsApp on a real site", () => {
       await api("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers, new_party_doctype } });
     }
     if (KEEP || !account) return;
-    const left: string[] = [];
-    const removed: [string, string][] = [];
-    const deletingSince = Date.now();
-    const remove = async (doctype: string, name: string) => {
-      const { status, text } = await api(`/api/resource/${encodeURIComponent(doctype)}/${encodeURIComponent(name)}`, { method: "DELETE" });
-      if (status >= 300) left.push(`${doctype} ${name}: ${status} ${text.slice(0, 300)}`);
-      else removed.push([doctype, name]);
-    };
-    for (const m of await list<{ name: string }>("WhatsApp Message", [["account", "=", account]])) await remove("WhatsApp Message", m.name);
-    for (const c of await list<{ name: string }>("WhatsApp Conversation", [["account", "=", account]])) {
-      for (const t of await list<{ name: string }>("ToDo", [["reference_type", "=", "WhatsApp Conversation"], ["reference_name", "=", c.name]])) await remove("ToDo", t.name);
-      await remove("WhatsApp Conversation", c.name);
-    }
-    for (const e of await list<{ name: string }>("WhatsApp Webhook Event", [["account", "=", account]])) await remove("WhatsApp Webhook Event", e.name);
-    for (const l of await list<{ name: string }>("Lead", [["mobile_no", "like", `%${customer}%`]])) {
-      for (const c of await list<{ name: string }>("Contact", [["Dynamic Link", "link_name", "=", l.name]])) await remove("Contact", c.name);
-      await remove("Lead", l.name);
-    }
-    await remove("WhatsApp Account", account);
-    for (const t of await list<{ name: string }>("WhatsApp Template", [["waba_id", "=", graph.waba_id]])) {
-      if (!templatesBefore.has(t.name)) await remove("WhatsApp Template", t.name); // the sync made it
-    }
-    expect(left, "what the check made is removed").toEqual([]);
-    // The REST API cannot delete permanently: Frappe keeps a Deleted Document copy and a "Deleted" feed line
-    // of each record. On the bench's own machine, the bench's Python removes those too.
-    if (existsSync(BENCH_PYTHON)) {
-      const seconds = Math.ceil((Date.now() - deletingSince) / 1000) + 5;
-      const forgotten = benchPython("forget_deletions", { records: removed, seconds });
-      expect(forgotten.deleted_documents, "the copies of what the check deleted are removed").toBeGreaterThanOrEqual(removed.length);
+    const removal = new Removal(rest);
+    await removeWhatsApp(rest, removal, { account, customer, wabaId: graph.waba_id, templatesBefore });
+    expect(removal.left, "what the check made is removed").toEqual([]);
+    // The REST API cannot delete permanently: on the bench's own machine, its Python removes what Frappe keeps.
+    if (onBenchMachine()) {
+      expect(removal.forget().deleted_documents, "the copies of what the check deleted are removed").toBeGreaterThanOrEqual(removal.removed.length);
     }
   }, 120_000);
 
