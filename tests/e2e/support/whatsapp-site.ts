@@ -62,8 +62,13 @@ export function siteRest(site: string, sid: () => string): SiteRest {
     return { status: res.status, data: (json.data ?? json.message) as T, text };
   }
   async function ok<T>(path: string, init: ApiInit = {}): Promise<T> {
-    const { status, data } = await api<T>(path, init);
-    if (status >= 300) throw new Error(`${init.method ?? "GET"} ${path}: ${status} ${JSON.stringify(data)}`);
+    const { status, data, text } = await api<T>(path, init);
+    if (status >= 300) {
+      const method = init.method ?? (init.body === undefined && init.raw === undefined ? "GET" : "POST");
+      // Frappe's error answer: the exception line says why (the traceback and messages follow it).
+      const why = (() => { try { return (JSON.parse(text) as { exception?: string }).exception; } catch { return undefined; } })();
+      throw new Error(`${method} ${path}: ${status} ${why ?? text.slice(0, 500)}`);
+    }
     return data;
   }
   const list = <T = { name: string }>(doctype: string, filters: unknown[], fields = ["name"]) =>
