@@ -28,9 +28,10 @@ from voice_agent.agent.tools import TOOLS
 from voice_agent.bot import limits
 from voice_agent.bot.context import ContextLimits, Message, PartyFacts, should_summarise, summary_request
 from voice_agent.bot.engine import Answer, BotProfile, Memory, answer
-from voice_agent.bot.handover import HandOver, pick_assignee
+from voice_agent.bot.handover import HandOver, hand_over_notice, pick_assignee
 from voice_agent.bot.scoring import Signal
 from voice_agent.conversations import scores
+from voice_agent.conversations.access import _managers as managers
 from voice_agent.conversations.service import assign_user
 from voice_agent.integrations.llm.base import LLMClient, Usage
 from voice_agent.integrations.llm.connect import chat_client_for_profile, provider_price
@@ -200,8 +201,6 @@ def hand_over(conversation: Any, why: HandOver, *, notice: str | None = None, la
     """The bot stops on this conversation; a person gets it (``to_user``, else the Lead owner or the next in
     the account's round robin) and is told. ``notice``: what the customer is told (queued here, in the
     caller's transaction); returns that message's name to send after the commit."""
-    from voice_agent.bot.handover import hand_over_notice
-
     account = frappe.get_cached_doc(ACCOUNT, conversation.account)
     user = to_user or _next_person(conversation, account)
     conversation.bot_state = "Handed over"
@@ -265,19 +264,13 @@ def _next_person(conversation: Any, account: Any) -> str | None:
 def _notify(conversation: Any, why: HandOver, user: str | None) -> None:
     who = conversation.party_title or conversation.profile_name or conversation.wa_id
     subject = _("WhatsApp: {0} is waiting for you. {1}.").format(who, _(REASON_LABELS[why.reason]))
-    recipients = [user] if user else _managers()
+    recipients = [user] if user else list(managers())
     # A Notification Log reaches the desk's bell at once (Frappe pushes it); the conversation's own push
     # updates the panels and the inbox.
     for recipient in recipients:
         frappe.get_doc({"doctype": "Notification Log", "subject": subject, "for_user": recipient,
                         "type": "Alert", "document_type": CONVERSATION, "document_name": conversation.name,
                         "email_content": why.detail}).insert(ignore_permissions=True)
-
-
-def _managers() -> list[str]:
-    from voice_agent.conversations.access import _managers as managers
-
-    return list(managers())
 
 
 # -- what the turn reads ----------------------------------------------------------------------------
@@ -402,11 +395,7 @@ def _paused(conversation: Any, verdict: limits.Paused, memory: Memory) -> str | 
 def _cost(profile: Any, result: Answer) -> float:
     if not result.turn:
         return 0.0
-    total = 0.0
-    for reply in result.turn.replies:
-        price = _price(profile, reply.model)
-        total += limits.cost(reply.usage, price) if price else 0.0
-    return round(total, 8)
+    return round(sum(_cost_of(profile, reply) for reply in result.turn.replies), 8)
 
 
 def _price(profile: Any, model: str) -> limits.ModelPrice | None:
