@@ -20,10 +20,11 @@ scheduler_events = {
             "voice_agent.integrations.whatsapp.outbound.send_due_messages",
             "voice_agent.integrations.whatsapp.media.download_due",
             "voice_agent.conversations.bot.answer_waiting",
+            # Also what a web process died before processing (see its module): within about two minutes.
+            "voice_agent.integrations.whatsapp.webhook.retry_failed_events",
         ],
         "*/5 * * * *": [
             "voice_agent.integrations.ultravox.webhook.retry_failed_webhook_events",
-            "voice_agent.integrations.whatsapp.webhook.retry_failed_events",
         ],
         # Live calls the call server no longer knows (a sidecar killed or crashed) are closed as lost.
         "*/2 * * * *": [

@@ -91,6 +91,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "benchmarks" / "bot.json"
 FULL = Path(os.environ.get("VA_BOT_BENCH_FULL", "/tmp/bot-bench.full.json"))
 SITE_SCRIPT = "whatsapp_bot_site.py"
+BOT_JOB = "voice_agent.conversations.bot.answer_conversations"
 TARGETS = {"reply_p95_ms": 2000.0, "overhead_p95_ms": 300.0, "model_latency_ms": 700.0}
 # Customers +1 415 555 8000 + i (the messaging benchmark's number(1000 + i)); their Leads are named so that
 # its cleanup knows them ("WA Bench ...").
@@ -343,7 +344,7 @@ def analyse(customers: Customers, graph: GraphTap, llm: LLMTap, rows: dict[str, 
     jobs = rows["jobs"]
     events = {w: e for e in rows.get("events", []) for w in e["wamids"]}
     drains = [j for j in jobs if j["method"] == "voice_agent.integrations.whatsapp.webhook.drain"]
-    turns = [j for j in jobs if j["method"] == "voice_agent.conversations.bot.answer_conversation"]
+    turns = [j for j in jobs if j["method"] == BOT_JOB]
     by_ref: dict[str, list[dict[str, Any]]] = {}
     crossed: list[dict[str, Any]] = []
     sent_by_ref = {m["ref"]: m for m in customers.sent}
@@ -383,8 +384,11 @@ def analyse(customers: Customers, graph: GraphTap, llm: LLMTap, rows: dict[str, 
         conversation = row.get("conversation")
         drain = next((j for j in drains if stored and j["started_at"] and j["started_at"] <= stored
                       and (j["ended_at"] or 1e18) >= stored), None)
-        turn = next((j for j in turns if j["kwargs"].get("conversation") == conversation and j["started_at"]
+        # A job queued for this conversation; else a job that was waiting warm answered it (warm_jobs.py).
+        turn = next((j for j in turns if j["kwargs"].get("item") == conversation and j["started_at"]
                      and j["started_at"] <= t1 <= (j["ended_at"] or 1e18)), None)
+        entry_turn = "queued" if turn else ("warm" if any(
+            j["started_at"] and j["started_at"] <= t0 and t1 <= (j["ended_at"] or 1e18) for j in turns) else "?")
         reply_row = next((o for o in outbound if o["conversation"] == conversation and o["bot_reply"]
                           and m["ref"] in (o["text"] or "")), None)
         entry: dict[str, Any] = {
@@ -393,7 +397,7 @@ def analyse(customers: Customers, graph: GraphTap, llm: LLMTap, rows: dict[str, 
             "overhead_ms": round(total_ms - model_ms - graph_ms, 1), "ack_ms": round(m.get("ack_ms", 0), 1),
             "rounds": len(model), "rounds_stored": reply_row.get("bot_rounds") if reply_row else None,
             "bot_model_ms_stored": reply_row.get("bot_model_ms") if reply_row else None,
-            "t0": round(t0, 4),
+            "t0": round(t0, 4), "turn": entry_turn,
         }
         phases: dict[str, float | None] = {}
         if stored:
@@ -437,7 +441,7 @@ def analyse(customers: Customers, graph: GraphTap, llm: LLMTap, rows: dict[str, 
                        for c in rows["conversations"] if c["bot_paused_until"]],
             "error_logs": rows["error_logs"], "lead_score_changes": rows["lead_score_changes"],
             "llm_requests": len(llm_requests), "jobs": {"bot_turns": len(turns), "drains": len(drains)},
-            "job_log": [[(j["method"] or "?").rsplit(".", 1)[-1], j["kwargs"].get("conversation") or "",
+            "job_log": [[(j["method"] or "?").rsplit(".", 1)[-1], j["kwargs"].get("item") or "",
                          *(round(j[k], 3) if j[k] else None for k in ("enqueued_at", "started_at", "ended_at")),
                          j["status"], (j["worker"] or "")[:8]] for j in jobs]}
 
@@ -571,7 +575,7 @@ MEASURED = {
              "its arrival); loopback connect/transfer is counted as ours",
     "overhead": "total - model - graph",
     "phases": "RQ's enqueued_at / started_at / ended_at of the webhook drain job and of the bot job "
-              "(answer_conversation) from RQ's registries, and the inbound row's creation; started_at is set in "
+              "(answer_conversations) from RQ's registries, and the inbound row's creation; started_at is set in "
               "the forked work horse before frappe.init/connect and the job module's import",
     "workers": "per message, the RQ worker that ran its drain job and its bot job: `bench` (the bench's own "
                "`frappe worker`), `plain-…` (started by the benchmark, as `bench worker` runs), `preload-…` (started "
@@ -630,7 +634,9 @@ class Run:
         self.args = args
         self.waited_for_quiet_s = wait_quiet(getattr(args, "wait_quiet", 0) or 0)
         self.run = uuid.uuid4().hex[:6]
-        self.customers = Customers(self.run, customers + 1)  # the last one warms up
+        # The last ones warm up (one message each: every web worker creates a Lead once, and no one meets
+        # the bot's 6-replies-a-minute cap).
+        self.customers = Customers(self.run, customers + self.args.warmup)
         self.before = site_state()
         self.counts_before = bot_site("counts", {"account": ACCOUNT})
         self.since = time.time()
@@ -664,15 +670,15 @@ class Run:
         return self
 
     def warm_up(self, http: requests.Session) -> None:
-        """A customer of its own (the last number) writes `--warmup` times first, not counted: the first jobs
-        after a restart pay for cold caches."""
-        warm = len(self.customers.numbers) - 1
-        for seq in range(1, self.args.warmup + 1):
-            m = self.customers.write(http, warm, seq)
+        """`--warmup` customers of their own (the last numbers) write once each first, not counted: the first
+        requests and jobs after a restart pay for cold caches and imports."""
+        warm = range(len(self.customers.numbers) - self.args.warmup, len(self.customers.numbers))
+        for customer in warm:
+            m = self.customers.write(http, customer, 1)
             if not self.customers.wait(m["ref"], 60):
                 raise RuntimeError(f"warm-up: no reply to {m['ref']} in 60 s; are the RQ workers running?")
             time.sleep(self.args.gap)
-        self.customers.sent = [m for m in self.customers.sent if m["customer"] != warm]
+        self.customers.sent = [m for m in self.customers.sent if m["customer"] not in warm]
 
     def finish(self, wait_s: float = 60) -> dict[str, Any]:
         """Wait for the queue to settle (bot jobs end after their send), then read the rows and jobs."""
@@ -680,7 +686,7 @@ class Run:
         while time.time() < deadline:
             jobs = bot_site("rows", {"account": ACCOUNT, "since": self.since})
             busy = [j for j in jobs["jobs"] if j["status"] in ("queued", "started") and j["method"] in (
-                "voice_agent.conversations.bot.answer_conversation", "voice_agent.integrations.whatsapp.webhook.drain")]
+                BOT_JOB, "voice_agent.integrations.whatsapp.webhook.drain")]
             if not busy:
                 return jobs
             time.sleep(2)
@@ -920,7 +926,7 @@ def main() -> None:
                             "own modules (PRELOAD), turn = also what a cold turn imports (see preload_modules)")
         p.add_argument("--preload-extra", default="", help="modules (comma-separated) to import as well, before forking")
         p.add_argument("--reply-timeout", type=float, default=30.0, help="a reply later than this counts as late")
-        p.add_argument("--warmup", type=int, default=2, help="messages of a warm-up customer first, not counted")
+        p.add_argument("--warmup", type=int, default=6, help="warm-up customers writing once each first, not counted")
         p.add_argument("--gap", type=float, default=1.0, help="latency: seconds between a reply and the next message")
         p.add_argument("--section", default=None, help="where in docs/benchmarks/bot.json")
         p.add_argument("--wait-quiet", type=float, default=900,

@@ -25,7 +25,7 @@ import whatsapp_site as ws  # noqa: E402  (the messaging benchmark's bench-side 
 
 PROFILE = "WA Bench Bot"
 PROVIDER = "WA Bench Bot LLM"
-BOT_JOB = "voice_agent.conversations.bot.answer_conversation"
+BOT_JOB = "voice_agent.conversations.bot.answer_conversations"
 DRAIN_JOB = "voice_agent.integrations.whatsapp.webhook.drain"
 # What a run of the bot writes besides the messaging benchmark's tables.
 BOT_TABLES = ("Voice Agent Profile", "Voice Agent Profile Tool", "Voice Agent LLM Provider", "Voice Interaction",

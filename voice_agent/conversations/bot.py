@@ -39,6 +39,7 @@ from voice_agent.integrations.llm.errors import LLMError
 from voice_agent.integrations.whatsapp.outbound import queue_message, send, send_read_receipt
 from voice_agent.locks import held_lock, read_committed
 from voice_agent.site_time import to_utc
+from voice_agent.warm_jobs import WarmJobs
 
 CONVERSATION = "WhatsApp Conversation"
 MESSAGE = "WhatsApp Message"
@@ -53,6 +54,8 @@ SEND_TIMEOUT_SEC = 10.0
 # Messages read per turn: the context window and the few before it (the summary's bookkeeping).
 MESSAGES_READ = ContextLimits().max_messages + ContextLimits().summary_batch
 IGNORED_KINDS = ("reaction", "system")
+# Bot jobs stay warm for the next message (a new job would start about half a second late).
+TURNS = WarmJobs("whatsapp-bot", "voice_agent.conversations.bot.answer_conversations", queue="short")
 REASON_LABELS = {
     "customer_asked": "The customer asked for a person",
     "tool_failures": "A tool kept failing",
@@ -74,8 +77,21 @@ def on_customer_message(conversation: Any, message: Any) -> None:
         _enqueue(conversation.name)
 
 
+def answer_conversations(item: str | None = None, waiter: str | None = None) -> None:
+    """The job: this conversation (none: a job standing by), then the ones submitted while it stays warm
+    (voice_agent/warm_jobs.py)."""
+    TURNS.serve(item, answer_conversation, waiter)
+
+
+def expect_customer_message(accounts: list[str]) -> None:
+    """A webhook with customers' messages for these accounts was stored: a bot job starts beside its
+    processing (a new Lead, the conversation), not after it."""
+    if any(bot_profile_for(account) for account in accounts):
+        TURNS.expect()
+
+
 def answer_conversation(conversation: str) -> None:
-    """The job. Also the scheduler's and ``process_message``'s way in."""
+    """All turns due on one conversation."""
     read_committed()
     with held_lock(f"bot:{conversation}", LOCK_WAIT_SEC) as granted:
         if not granted:
@@ -447,8 +463,7 @@ def _send_after_commit(message: str | None) -> None:
 
 
 def _enqueue(conversation: str) -> None:
-    frappe.enqueue("voice_agent.conversations.bot.answer_conversation", queue="short", conversation=conversation,
-                   enqueue_after_commit=True)
+    TURNS.submit(conversation)
 
 
 def _typing(message: str) -> None:

@@ -27,7 +27,7 @@ from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, lo
 fake_llm = load_fake("llm")
 AGENT, OTHER, MANAGER = messaging_tests.AGENT, messaging_tests.OTHER, messaging_tests.MANAGER
 OPENAI_KEY = "sk-unit-bot-openai-8c2f5a1d9e"
-JOB = "voice_agent.conversations.bot.answer_conversation"
+JOB = "voice_agent.conversations.bot.answer_conversations"
 
 
 class TestWhatsAppBot(VoiceAgentTestCase):
@@ -98,7 +98,7 @@ class TestWhatsAppBot(VoiceAgentTestCase):
         jobs = self.write(text)
         self.assertEqual(len(jobs), 1, "one bot job per customer message")
         with patch("frappe.enqueue"), as_user("Administrator"):
-            bot.answer_conversation(jobs[0].kwargs["conversation"])
+            bot.answer_conversations(jobs[0].kwargs["item"])
         return self.conversation()
 
     def save_account(self) -> None:

@@ -1,15 +1,19 @@
 """Meta's webhooks for every WhatsApp Account: the GET subscription handshake, and POSTs verified with
 X-Hub-Signature-256 over the raw body, stored raw in one INSERT and acknowledged at once, then processed
-in a background job — every entry, change, message and status of the batch. A failure keeps the event
-for the scheduler to retry; processed events are deleted after the retention period (personal data).
+— every entry, change, message and status of the batch. A failure keeps the event for the scheduler to
+retry; processed events are deleted after the retention period (personal data).
 
-One job drains every stored event, rather than one job per delivery: each RQ job is a fresh process
-that pays Frappe's start and this code's imports (~0.8 s on a 2-core bench, for ~25 ms of work per
-message), so at Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
+Who processes a stored event: the web process that stored it, right after answering Meta, while fewer than
+half the site's web workers are doing so (a customer is waiting for the bot's answer or a call rings: a
+job would start about half a second later, a fresh process importing Frappe, ERPNext and this app);
+otherwise (a burst) a drain job. One job drains every stored event, rather than one job per delivery:
+each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of work per message), so at
+Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
 to its commit (the "in flight" set) and nothing is left to claim. Several workers drain side by side,
-each claiming events with SKIP LOCKED."""
+each claiming events with SKIP LOCKED. An event whose web process died before processing it is
+processed by the scheduler's retry a minute or two later."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from frappe import _
 from frappe.utils import add_days, add_to_date, cint, now_datetime
 from frappe.utils.background_jobs import get_queue, is_job_enqueued
 
+from voice_agent.conversations import bot
 from voice_agent.conversations.service import lock_customers
 from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import calls
@@ -51,7 +56,8 @@ QUEUE = "short"
 DRAIN_SECONDS = 120
 GIVE_WAY_CHECK_SECONDS = 1.0
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
-RETRY_AFTER_MIN = 2
+FAILED_RETRY_MIN = 5
+AFTER_RESPONSE_STALE_SEC = 30  # a web process that died while processing stops counting then
 TRANSIENT_RETRIES = 3
 
 
@@ -84,26 +90,37 @@ def receive() -> dict[str, str]:
     })
     if not stored:
         return {"status": "duplicate"}
-    _enqueue(batch.dedupe_key)
-    if any(change.field == p.CALLS_FIELD for change in batch.changes):
-        _process_after_response(batch.dedupe_key)
+    if not _process_after_response(batch.dedupe_key):
+        _enqueue(batch.dedupe_key)
+    if any(change.field == p.MESSAGES_FIELD and change.value.get("messages") for change in batch.changes):
+        bot.expect_customer_message(signers)
     return {"status": "accepted"}
 
 
-def _process_after_response(event_name: str) -> None:
-    """A call rings while the drain job may still be starting (a new process: about a second): the web
-    process that stored the event handles it right after answering Meta. The drain job, queued as ever,
-    finds it processed (the event row is locked while either handles it)."""
+def _process_after_response(event_name: str) -> bool:
+    """The web process handles the event right after answering Meta, if it has a turn (see above). A drain
+    job queued by another delivery may claim it first: the event row is locked while either handles it."""
     after_response = getattr(getattr(frappe.local, "request", None), "after_response", None)
-    if after_response is None:
-        return
+    if after_response is None or frappe.flags.in_test:
+        return False
+    turns = _key("after-response")
+    token = frappe.generate_hash(length=12)
+    frappe.cache.zremrangebyscore(turns, "-inf", time.time() - AFTER_RESPONSE_STALE_SEC)
+    frappe.cache.zadd(turns, {token: time.time()})
+    if frappe.cache.zcard(turns) > max(1, cint(frappe.conf.gunicorn_workers or 4) // 2):
+        frappe.cache.zrem(turns, token)
+        return False
 
     def process() -> None:
-        read_committed()
-        with as_administrator():
-            _process_isolated(event_name)
+        try:
+            read_committed()
+            with as_administrator():
+                _process_isolated(event_name)
+        finally:
+            frappe.cache.zrem(turns, token)
 
     after_response.add(process)
+    return True
 
 
 def process_event(event_name: str) -> None:
@@ -246,12 +263,15 @@ def _process(event_name: str) -> None:
 
 
 def retry_failed_events() -> None:
-    """Scheduler: events that failed, or whose job never ran, are processed again (it is idempotent)."""
-    stale = add_to_date(now_datetime(), minutes=-RETRY_AFTER_MIN)
+    """Scheduler (every minute): events never processed (a lost job, a web process that died) after a
+    minute, and failed ones every few minutes, are processed again (it is idempotent)."""
+    now = now_datetime()
     read_committed()
-    names = frappe.get_all(EVENT, filters={"status": ("in", ("Received", "Failed")), "attempts": ("<", MAX_ATTEMPTS),
-                                           "modified": ("<", stale)},
-                           pluck="name", order_by="creation asc", limit_page_length=200)
+    names = frappe.db.sql_list(f"""SELECT name FROM `tab{EVENT}`
+        WHERE attempts < %(max)s AND ((status = 'Received' AND modified < %(unprocessed)s)
+                                      OR (status = 'Failed' AND modified < %(failed)s))
+        ORDER BY creation LIMIT 200""", {"max": MAX_ATTEMPTS, "unprocessed": add_to_date(now, minutes=-1),
+                                          "failed": add_to_date(now, minutes=-FAILED_RETRY_MIN)})
     with as_administrator():
         for name in names:
             _process_isolated(name)  # as the drain does: a failure counts an attempt, so retries end

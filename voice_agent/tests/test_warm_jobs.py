@@ -1,0 +1,114 @@
+import time
+from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from voice_agent import warm_jobs
+from voice_agent.warm_jobs import WarmJobs
+
+METHOD = "voice_agent.tests.test_warm_jobs.job"
+
+
+class TestWarmJobs(FrappeTestCase):
+    def setUp(self):
+        self.jobs = WarmJobs(f"test-{frappe.generate_hash(length=8)}", METHOD, idle_sec=0.2)
+        self.waiters = frappe.cache.make_key(self.jobs._waiters)
+
+    def tearDown(self):
+        frappe.cache.delete(frappe.cache.make_key(self.jobs._items), self.waiters)
+
+    def submit(self, *items: str) -> list:
+        with patch("frappe.enqueue") as enqueue:
+            for item in items:
+                self.jobs.submit_now(item)
+        return [call.kwargs["item"] for call in enqueue.call_args_list]
+
+    def serve(self, item: str, others_queued: bool = False) -> list[str]:
+        handled: list[str] = []
+        with patch.dict(frappe.flags, {"in_test": False}), \
+                patch("voice_agent.warm_jobs._others_queued", return_value=others_queued):
+            self.jobs.serve(item, handled.append)
+        return handled
+
+    def test_with_no_job_waiting_each_item_gets_a_job_and_nothing_stays_on_the_list(self):
+        self.assertEqual(self.submit("a", "b"), ["a", "b"])
+        self.assertEqual(frappe.cache.llen(self.jobs._items), 0)
+
+    def test_waiting_jobs_get_the_items_then_stop_when_idle(self):
+        frappe.cache.zadd(self.waiters, {"one": time.time() + 3, "two": time.time() + 3})
+        self.assertEqual(self.submit("b", "c"), [])
+        self.assertEqual(self.serve("a"), ["a", "b", "c"])
+        self.assertEqual(frappe.cache.zcard(self.waiters), 0, "it took itself off the waiting set")
+        self.assertEqual(frappe.cache.llen(self.jobs._items), 0)
+
+    def test_a_waiting_job_counts_for_one_item_only(self):
+        # The second item would wait behind the first one's whole turn: it gets a job of its own.
+        frappe.cache.zadd(self.waiters, {"one": time.time() + 3})
+        self.assertEqual(self.submit("a", "b"), ["b"])
+        self.assertEqual(frappe.cache.lrange(self.jobs._items, 0, -1), [b"a"])
+
+    def test_a_job_that_gives_way_still_takes_what_was_handed_to_it(self):
+        frappe.cache.zadd(self.waiters, {"someone": time.time() + 3})
+        self.submit("b")
+        self.assertEqual(self.serve("a", others_queued=True), ["a", "b"])
+
+    def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_a_worker_is_free(self):
+        for waiting, idle_worker, standby in ((0, True, [None]), (0, False, []), (1, True, [])):
+            frappe.cache.delete(self.waiters)
+            if waiting:
+                frappe.cache.zadd(self.waiters, {"other": time.time() + 3})
+            with patch("voice_agent.warm_jobs._idle_worker", return_value=idle_worker), \
+                    patch("frappe.enqueue") as enqueue:
+                self.jobs._stand_by()
+            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_worker))
+
+    def test_a_job_expected_to_be_needed_starts_counted_as_waiting_and_gets_the_item(self):
+        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:
+            self.jobs.expect()
+            self.jobs.expect()  # one is enough
+        self.assertEqual(len(enqueue.call_args_list), 1)
+        standby = enqueue.call_args.kwargs
+        self.assertIsNone(standby["item"])
+        self.assertEqual(self.submit("a"), [], "the item goes to the job that is starting")
+        handled: list[str] = []
+        with patch.dict(frappe.flags, {"in_test": False}), \
+                patch("voice_agent.warm_jobs._others_queued", return_value=True):
+            self.jobs.serve(None, handled.append, standby["waiter"])
+        self.assertEqual(handled, ["a"])
+
+    def test_a_job_killed_while_waiting_stops_counting_after_its_deadline(self):
+        frappe.cache.zadd(self.waiters, {"killed": time.time() - 0.1})
+        self.assertEqual(self.submit("a"), ["a"])
+
+    def test_an_item_that_fails_is_logged_and_the_next_is_handled(self):
+        frappe.cache.zadd(self.waiters, {"someone": time.time() + 3})
+        self.submit("b")
+        handled = []
+
+        def handle(item: str) -> None:
+            if item == "a":
+                raise ValueError("broken")
+            handled.append(item)
+
+        with patch.dict(frappe.flags, {"in_test": False}), \
+                patch("voice_agent.warm_jobs._others_queued", return_value=False), \
+                patch("frappe.log_error") as log_error:
+            self.jobs.serve("a", handle)
+        self.assertEqual(handled, ["b"])
+        log_error.assert_called_once()
+
+    def test_a_waiting_job_gives_way_to_a_job_no_other_worker_took_soon(self):
+        def rq_time(seconds_ago: float) -> bytes:
+            return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+
+        # a send waits at most a second; scheduled work a few (the other workers usually take it)
+        for queue_name, waited, gives_way in (("short", 0.0, False), ("short", 1.5, True), ("default", 1.5, False),
+                                              ("default", 6.0, True), ("long", 6.0, True)):
+            queue = frappe.utils.background_jobs.get_queue(queue_name)
+            with patch.object(queue, "get_job_ids", return_value=["a-job"]), \
+                    patch("voice_agent.warm_jobs.get_queue", return_value=queue), \
+                    patch("voice_agent.warm_jobs.get_queue_list", return_value=[queue_name]), \
+                    patch.object(queue.connection, "hget", return_value=rq_time(waited)):
+                self.assertEqual(warm_jobs._others_queued(), gives_way, (queue_name, waited))

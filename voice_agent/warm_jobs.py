@@ -1,0 +1,160 @@
+"""Background work that stays warm between items: a job that, done with its item, waits a moment for the
+next one instead of ending.
+
+Frappe's worker forks a new process for every job, which connects to the database and imports the job's
+code before doing anything: 0.3–0.6 s on this machine (docs/benchmarks.md, WhatsApp bot). A customer
+expects the bot's answer within two seconds, 0.7 s of which is the model. So a bot job, once its turn is
+done, waits up to `idle_sec` for the next conversation to answer, and `submit` hands an item to such a
+waiting job (a Redis list) instead of queueing a new one, or queues a new job when every waiting job
+already has an item coming (a waiting job is taken off the waiting set by the submit that counts on it).
+The last waiting job, taking an item, has a new job start to wait in its place while a worker is free:
+that job's cold start happens beside the item's work instead of in front of the next item.
+
+It never costs other work its worker: a waiting job leaves as soon as any job waits in a queue, and after
+`life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
+submit: a job that finds it was taken off the waiting set waits for the item that is coming, and a
+leaving job takes what is left on the list. A job killed while it waits counts as waiting for
+`POLL_SEC` + `GRACE_SEC` at most; what was handed to it in that moment is on the list for the next job
+(and for the app's periodic sweep, see conversations.bot).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timezone
+from functools import partial
+
+import frappe
+from frappe.utils.background_jobs import get_queue, get_queue_list
+from rq.utils import utcparse
+from rq.worker import Worker
+
+POLL_SEC = 1  # how often a waiting job looks whether other jobs wait for its worker
+GRACE_SEC = 2
+# How long a job may wait in a queue for a worker before a waiting job gives way: a send or a read receipt
+# (queue short) at once; scheduled and background work (default, long) a few seconds, in which the other
+# workers usually take it (every minute the scheduler queues several jobs at once).
+GIVE_WAY_AFTER_SEC = {"short": 1.0}
+GIVE_WAY_AFTER_SEC_OTHERS = 5.0
+STARTUP_SEC = 3  # a job queued by `expect` counts as waiting this long before it has started
+
+
+class WarmJobs:
+    def __init__(self, name: str, method: str, queue: str = "short", idle_sec: float = 30, life_sec: float = 240):
+        self.name = name
+        self.method = method  # the job: takes `item`, calls `serve`
+        self.queue = queue
+        self.idle_sec = idle_sec
+        self.life_sec = life_sec
+
+    # -- where work comes from -----------------------------------------------------------------------
+
+    def submit(self, item: str) -> None:
+        """After the current transaction commits (as `enqueue_after_commit`): to a waiting job, else a new job."""
+        if frappe.flags.in_test:  # a test's items stay in its own process, never reach a live worker's list
+            frappe.enqueue(self.method, queue=self.queue, item=item, enqueue_after_commit=True)
+            return
+        frappe.db.after_commit.add(partial(self.submit_now, item))
+
+    def submit_now(self, item: str) -> None:
+        cache = frappe.cache
+        waiting = cache.make_key(self._waiters)
+        cache.zremrangebyscore(waiting, "-inf", time.time())  # jobs killed while they waited
+        if cache.zpopmin(waiting):  # this waiting job is ours: no other submit counts on it
+            cache.rpush(self._items, item)
+        else:
+            frappe.enqueue(self.method, queue=self.queue, item=item)
+
+    def expect(self) -> None:
+        """An item is on its way (a webhook is being processed): unless a job waits, one starts now, counted
+        as waiting from now on, so that its start happens beside the work that leads to the item."""
+        if frappe.flags.in_test:
+            return
+        waiting = frappe.cache.make_key(self._waiters)
+        frappe.cache.zremrangebyscore(waiting, "-inf", time.time())
+        if frappe.cache.zcard(waiting):
+            return
+        me = frappe.generate_hash(length=12)
+        frappe.cache.zadd(waiting, {me: time.time() + STARTUP_SEC})
+        frappe.enqueue(self.method, queue=self.queue, item=None, waiter=me)
+
+    # -- the job ---------------------------------------------------------------------------------------
+
+    def serve(self, item: str | None, handle: Callable[[str], None], waiter: str | None = None) -> None:
+        """Handle `item` (None: a job standing by), then further ones as they are submitted, until idle, out
+        of time, or giving way. `waiter`: this job was counted as waiting before it started (`expect`)."""
+        if item is not None:
+            self._handle(handle, item)
+        if frappe.flags.in_test:
+            return
+        waiting = frappe.cache.make_key(self._waiters)
+        items = frappe.cache.make_key(self._items)
+        if waiter and not frappe.cache.zrem(waiting, waiter) and (popped := frappe.cache.blpop([items], GRACE_SEC)):
+            self._handle(handle, popped[1].decode())  # a submit counted on this job before it started
+        me = frappe.generate_hash(length=12)
+        started = last_work = time.monotonic()
+        while (time.monotonic() - last_work < self.idle_sec and time.monotonic() - started < self.life_sec
+               and not _others_queued()):
+            frappe.cache.zadd(waiting, {me: time.time() + POLL_SEC + GRACE_SEC})
+            popped = frappe.cache.blpop([items], timeout=POLL_SEC)
+            if not frappe.cache.zrem(waiting, me) and not popped:
+                popped = frappe.cache.blpop([items], timeout=GRACE_SEC)  # a submit took us: its item is coming
+            if popped:
+                self._stand_by()
+                self._handle(handle, popped[1].decode())
+                last_work = time.monotonic()
+        while (left := frappe.cache.lpop(self._items)) is not None:
+            self._handle(handle, left.decode() if isinstance(left, bytes) else left)
+
+    def _stand_by(self) -> None:
+        """Taking an item, the last waiting job has a new job started to wait in its place, while a worker is
+        free for it: the next item does not meet a cold start (it happens now, beside this item's work)."""
+        if self._waiting() == 0 and _idle_worker(self.queue):
+            frappe.enqueue(self.method, queue=self.queue, item=None)
+
+    def _handle(self, handle: Callable[[str], None], item: str) -> None:
+        # As a new job would start: nothing read or cached by the last item carries over.
+        frappe.db.rollback()
+        frappe.local.cache = {}
+        try:
+            handle(item)
+            frappe.db.commit()
+        except Exception:
+            frappe.db.rollback()
+            frappe.log_error(title=f"{self.name}: {item}")
+
+    def _waiting(self) -> int:
+        return frappe.cache.zcount(frappe.cache.make_key(self._waiters), time.time(), "+inf")
+
+    @property
+    def _items(self) -> str:
+        return f"warm-jobs:{self.name}:items"
+
+    @property
+    def _waiters(self) -> str:
+        return f"warm-jobs:{self.name}:waiting"
+
+
+def _idle_worker(queue: str) -> bool:
+    return any(worker.get_state() == "idle" for worker in Worker.all(queue=get_queue(queue)))
+
+
+def _others_queued() -> bool:
+    """A job that has waited in a queue for a while (this worker may be the only one that would run it; a
+    job that another worker takes soon does not count), this job's own kind included: a new job of ours
+    means a submit found nobody waiting, and it should not wait for us."""
+    for name in get_queue_list():
+        queue = get_queue(name)
+        first = queue.get_job_ids(0, 0)
+        if not first:
+            continue
+        enqueued_at = queue.connection.hget(queue.job_class.key_for(first[0]), "enqueued_at")
+        patience = GIVE_WAY_AFTER_SEC.get(name, GIVE_WAY_AFTER_SEC_OTHERS)
+        if enqueued_at is None or time.time() - _timestamp(enqueued_at) > patience:
+            return True
+    return False
+
+
+def _timestamp(rq_time: bytes) -> float:
+    return utcparse(rq_time.decode()).replace(tzinfo=timezone.utc).timestamp()
