@@ -39,6 +39,7 @@ from voice_agent.integrations.llm.errors import LLMError
 from voice_agent.integrations.whatsapp.outbound import queue_message, send, send_read_receipt
 from voice_agent.locks import held_lock, read_committed
 from voice_agent.site_time import to_utc
+from voice_agent.site_user import as_administrator
 from voice_agent.warm_jobs import WarmJobs
 
 CONVERSATION = "WhatsApp Conversation"
@@ -79,8 +80,10 @@ def on_customer_message(conversation: Any, message: Any) -> None:
 
 def answer_conversations(item: str | None = None, waiter: str | None = None) -> None:
     """The job: this conversation (none: a job standing by), then the ones submitted while it stays warm
-    (voice_agent/warm_jobs.py)."""
-    TURNS.serve(item, answer_conversation, waiter)
+    (voice_agent/warm_jobs.py). As the site, whoever queued it (a webhook as Guest, a person giving the
+    conversation back): the job serves whichever conversations come next."""
+    with as_administrator():
+        TURNS.serve(item, answer_conversation, waiter)
 
 
 def expect_customer_message(accounts: list[str]) -> None:
