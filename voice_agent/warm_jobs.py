@@ -7,8 +7,8 @@ expects the bot's answer within two seconds, 0.7 s of which is the model. So a b
 done, waits up to `idle_sec` for the next conversation to answer, and `submit` hands an item to such a
 waiting job (a Redis list) instead of queueing a new one, or queues a new job when every waiting job
 already has an item coming (a waiting job is taken off the waiting set by the submit that counts on it).
-The last waiting job, taking an item, has a new job start to wait in its place while a worker is free:
-that job's cold start happens beside the item's work instead of in front of the next item.
+The last waiting job, taking an item, has a new job start to wait in its place while two workers are
+free: that job's cold start happens beside the item's work instead of in front of the next item.
 
 It never costs other work its worker: a waiting job leaves as soon as any job waits in a queue, and after
 `life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
@@ -108,9 +108,10 @@ class WarmJobs:
             self._handle(handle, left.decode() if isinstance(left, bytes) else left)
 
     def _stand_by(self) -> None:
-        """Taking an item, the last waiting job has a new job started to wait in its place, while a worker is
-        free for it: the next item does not meet a cold start (it happens now, beside this item's work)."""
-        if self._waiting() == 0 and _idle_worker(self.queue):
+        """Taking an item, the last waiting job has a new job started to wait in its place, while two workers
+        are free (one stays free for other work): the next item does not meet a cold start (it happens now,
+        beside this item's work)."""
+        if self._waiting() == 0 and _idle_workers(self.queue) >= 2:
             frappe.enqueue(self.method, queue=self.queue, item=None)
 
     def _handle(self, handle: Callable[[str], None], item: str) -> None:
@@ -136,8 +137,8 @@ class WarmJobs:
         return f"warm-jobs:{self.name}:waiting"
 
 
-def _idle_worker(queue: str) -> bool:
-    return any(worker.get_state() == "idle" for worker in Worker.all(queue=get_queue(queue)))
+def _idle_workers(queue: str) -> int:
+    return sum(worker.get_state() == "idle" for worker in Worker.all(queue=get_queue(queue)))
 
 
 def _others_queued() -> bool:

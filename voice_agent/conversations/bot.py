@@ -32,7 +32,7 @@ from voice_agent.bot.handover import HandOver, hand_over_notice, pick_assignee
 from voice_agent.bot.scoring import Signal
 from voice_agent.conversations import scores
 from voice_agent.conversations.access import _managers as managers
-from voice_agent.conversations.service import assign_user
+from voice_agent.conversations.service import assign_user, lock_customer
 from voice_agent.integrations.llm.base import LLMClient, Usage
 from voice_agent.integrations.llm.connect import chat_client_for_profile, provider_price
 from voice_agent.integrations.llm.errors import LLMError
@@ -165,7 +165,7 @@ def take_turn(name: str) -> Answer | None:
                         timeout=MODEL_BUDGET_SEC)
     except LLMError as exc:
         frappe.db.rollback()
-        conversation.reload()
+        _reload_locked(conversation)
         _send_after_commit(hand_over(conversation, HandOver(
             "bot_unavailable", _("The model could not answer: {0}").format(exc.message)), language=memory.language))
         return None
@@ -174,7 +174,7 @@ def take_turn(name: str) -> Answer | None:
     if result.action == "nothing":
         return None
     frappe.db.rollback()  # the tools committed their own work; read the conversation as it is now
-    conversation.reload()
+    _reload_locked(conversation)
     _send_after_commit(_store(conversation, profile, result))
     _summarise(conversation.name, profile)
     return result
@@ -458,6 +458,13 @@ def _cost_of(profile: Any, reply: Any) -> float:
 
 
 # -- small helpers ----------------------------------------------------------------------------------
+
+def _reload_locked(conversation: Any) -> None:
+    """Read the conversation again holding its customer's lock until the commit: a message landing or its
+    new Lead being linked meanwhile would make our save fail (the document changed since it was read)."""
+    lock_customer(conversation.account, conversation.wa_id)
+    conversation.reload()
+
 
 def _send_after_commit(message: str | None) -> None:
     frappe.db.commit()

@@ -37,9 +37,12 @@ def lock_customers(customers: list[tuple[str, str]] | set[tuple[str, str]]) -> N
 
 
 def conversation_for_customer(account: str, wa_id: str, *, user_id: str | None = None,
-                              profile_name: str | None = None) -> Any:
+                              profile_name: str | None = None, defer_new_party: bool = False) -> Any:
     """The conversation of this customer on this number, created (and linked to its party, a new Lead
-    for an unknown number) on first contact. The caller holds lock_customer(account, wa_id)."""
+    for an unknown number) on first contact. The caller holds lock_customer(account, wa_id).
+
+    `defer_new_party`: a new Lead is not made now but by `link_new_parties` once the caller has committed
+    (ERPNext makes a Lead and its Contact in about 0.2 s, which the bot's answer would otherwise wait for)."""
     row = frappe.db.get_value(CONVERSATION, {"conversation_key": conversation_key(account, wa_id)}, "*",
                               as_dict=True, for_update=True, order_by=None)
     if row:
@@ -52,20 +55,67 @@ def conversation_for_customer(account: str, wa_id: str, *, user_id: str | None =
     phone = _phone_of(wa_id)
     doc = frappe.get_doc({"doctype": CONVERSATION, "account": account, "wa_id": wa_id, "user_id": user_id,
                           "phone": phone, "profile_name": (profile_name or "")[:140], "status": "Open"})
+    deferred = False
     if phone:
         match = parties.find_party(phone)
-        party = (match.chosen.doctype, match.chosen.name) if match.chosen else parties.create_party(phone, profile_name)
+        deferred = defer_new_party and not match.chosen
+        party = (match.chosen.doctype, match.chosen.name) if match.chosen \
+            else None if deferred else parties.create_party(phone, profile_name)
         if party:
             doc.party_doctype, doc.party_name = party
         doc.other_parties = parties.describe(match.others)
     doc.assigned_to = _first_owner(account, doc)
     doc.insert(ignore_permissions=True)
+    if deferred:
+        _new_parties().append(doc.name)
     if doc.assigned_to:
         assign_to.add({"assign_to": [doc.assigned_to], "doctype": CONVERSATION, "name": doc.name,
                        "description": _("New WhatsApp conversation with {0}").format(doc.profile_name or wa_id)},
                       ignore_permissions=True)
         doc.reload()  # assigning writes the conversation (assigned_to, modified): the caller saves it again
     return doc
+
+
+def _new_parties() -> list[str]:
+    if not hasattr(frappe.local, "whatsapp_new_parties"):
+        frappe.local.whatsapp_new_parties = []
+    return frappe.local.whatsapp_new_parties
+
+
+def discard_new_parties() -> None:
+    """The transaction that made those conversations was undone."""
+    frappe.local.whatsapp_new_parties = []
+
+
+def link_new_parties() -> None:
+    """After the commit of the conversations made with `defer_new_party`: each gets its new Lead (as
+    `create_party` decides), its messages too, and the desk hears of it; one transaction each. One that
+    fails is logged and its conversation stays without a party (a person can link it)."""
+    names, frappe.local.whatsapp_new_parties = _new_parties(), []
+    for name in names:
+        try:
+            _link_new_party(name)
+            frappe.db.commit()
+        except Exception:
+            frappe.db.rollback()
+            frappe.log_error(title=f"WhatsApp: the party of conversation {name} could not be made")
+
+
+def _link_new_party(name: str) -> None:
+    account, wa_id = frappe.db.get_value(CONVERSATION, name, ["account", "wa_id"])
+    lock_customer(account, wa_id)
+    doc = frappe.get_doc(CONVERSATION, name, for_update=True)
+    if doc.party_name or not doc.phone:
+        return
+    party = parties.create_party(doc.phone, doc.profile_name)
+    if not party:
+        return
+    doc.party_doctype, doc.party_name = party
+    doc.save(ignore_permissions=True)
+    frappe.db.set_value("WhatsApp Message", {"conversation": name, "party_name": ("is", "not set")},
+                        {"party_doctype": doc.party_doctype, "party_name": doc.party_name,
+                         "customer_email": doc.customer_email}, update_modified=False)
+    doc.publish("conversation")
 
 
 def conversation_for_party(party_doctype: str, party_name: str, account: str) -> Any:

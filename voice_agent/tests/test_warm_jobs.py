@@ -54,15 +54,15 @@ class TestWarmJobs(FrappeTestCase):
         self.submit("b")
         self.assertEqual(self.serve("a", others_queued=True), ["a", "b"])
 
-    def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_a_worker_is_free(self):
-        for waiting, idle_worker, standby in ((0, True, [None]), (0, False, []), (1, True, [])):
+    def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_two_workers_are_free(self):
+        for waiting, idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
             frappe.cache.delete(self.waiters)
             if waiting:
                 frappe.cache.zadd(self.waiters, {"other": time.time() + 3})
-            with patch("voice_agent.warm_jobs._idle_worker", return_value=idle_worker), \
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=idle_workers), \
                     patch("frappe.enqueue") as enqueue:
                 self.jobs._stand_by()
-            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_worker))
+            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_workers))
 
     def test_a_job_expected_to_be_needed_starts_counted_as_waiting_and_gets_the_item(self):
         with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:

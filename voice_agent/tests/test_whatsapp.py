@@ -21,6 +21,7 @@ import frappe
 from frappe.utils import CallbackManager, add_to_date, get_datetime, now_datetime
 
 from voice_agent.api import whatsapp as api
+from voice_agent.conversations import parties
 from voice_agent.integrations.whatsapp import media, outbound, template_sync, webhook
 from voice_agent.tests.utils import VoiceAgentTestCase, as_user, ensure_user, http_request, load_fake
 
@@ -204,6 +205,30 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertEqual(frappe.db.count("WhatsApp Message", {"wamid": wamid}), 1)
         self.assertEqual(frappe.db.count("Lead", {"mobile_no": f"+{self.customer}"}), 1)
         self.assertEqual(self.conversation().unread_count, 2)
+
+    def test_a_new_numbers_lead_is_made_once_its_message_is_committed(self):
+        # ERPNext takes about 0.2 s for a Lead and its Contact: the bot (queued by the commit) starts meanwhile.
+        wamid = hooks.new_wamid()
+        seen = []
+        create_party = parties.create_party
+
+        def create(phone: str, profile_name: str | None):
+            seen.append(frappe.db.get_value("WhatsApp Message", {"wamid": wamid}, ["name", "party_name"]))
+            return create_party(phone, profile_name)
+
+        with patch("voice_agent.conversations.parties.create_party", side_effect=create):
+            self.inbound(hooks.text(self.customer, "Hello", wamid=wamid))
+        self.assertEqual(len(seen), 1)
+        self.assertIsNotNone(seen[0], "the message was stored before the Lead was made")
+        self.assertIsNone(seen[0][1])
+        lead = self.conversation().party_name
+        self.assertEqual(frappe.db.get_value("Lead", lead, "mobile_no"), f"+{self.customer}")
+        self.assertEqual(frappe.db.get_value("WhatsApp Message", {"wamid": wamid}, ["party_doctype", "party_name"]),
+                         ("Lead", lead))
+        # A second message finds the Lead: no second one, none deferred.
+        self.inbound(hooks.text(self.customer, "Anyone?"))
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(frappe.db.count("Lead", {"mobile_no": f"+{self.customer}"}), 1)
 
     def test_a_new_conversation_goes_to_the_numbers_default_owner(self):
         self.account.db_set("default_owner", AGENT)

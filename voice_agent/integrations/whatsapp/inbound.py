@@ -28,7 +28,8 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
         return  # Meta redelivered it
     contact = change.contact_for(wa_id=message.from_wa_id, user_id=message.from_user_id)
     conversation = conversation_for_customer(account, wa_id, user_id=message.from_user_id,
-                                             profile_name=contact.profile_name if contact else None)
+                                             profile_name=contact.profile_name if contact else None,
+                                             defer_new_party=True)
     received_at = _local(message.timestamp)
     values = {"doctype": MESSAGE, "conversation": conversation.name, "account": account, "direction": "Inbound",
               "status": "Received", "wamid": message.wamid, "received_at": received_at,

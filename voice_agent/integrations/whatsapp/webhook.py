@@ -28,7 +28,7 @@ from frappe.utils import add_days, add_to_date, cint, now_datetime
 from frappe.utils.background_jobs import get_queue, is_job_enqueued
 
 from voice_agent.conversations import bot
-from voice_agent.conversations.service import lock_customers
+from voice_agent.conversations.service import discard_new_parties, link_new_parties, lock_customers
 from voice_agent.integrations.webhook_inbox import store_once
 from voice_agent.integrations.whatsapp import calls
 from voice_agent.integrations.whatsapp import payloads as p
@@ -184,6 +184,7 @@ def _process_isolated(event_name: str) -> None:
         except Exception as exc:
             frappe.db.rollback()
             calls.discard_followups()
+            discard_new_parties()
             if _transient(exc) and attempt < TRANSIENT_RETRIES:
                 time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
                 continue
@@ -202,6 +203,7 @@ def _transient(exc: Exception) -> bool:
 
 def _process(event_name: str) -> None:
     calls.discard_followups()
+    discard_new_parties()
     record = frappe.get_doc(EVENT, event_name, for_update=True)
     if record.status == "Processed":
         frappe.db.commit()
@@ -260,6 +262,7 @@ def _process(event_name: str) -> None:
         "items": items, "processed_at": now_datetime(), "error": "\n".join(failures + notes)[-4000:] or None})
     frappe.db.commit()
     calls.run_followups()  # ringing a new call, Meta's answer to the sidecar: only once it is all committed
+    link_new_parties()  # new customers' Leads: the bot, queued by the commit, starts meanwhile
 
 
 def retry_failed_events() -> None:
