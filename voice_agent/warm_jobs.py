@@ -10,7 +10,8 @@ already has an item coming (a waiting job is taken off the waiting set by the su
 The last waiting job, taking an item, has a new job start to wait in its place while two workers are
 free: that job's cold start happens beside the item's work instead of in front of the next item.
 
-It never costs other work its worker: a waiting job leaves as soon as any job waits in a queue, and after
+It never costs other work its worker: at most `max_waiting` jobs wait at once (after a busy moment the
+others end), a waiting job leaves as soon as another job has waited in a queue for a while, and after
 `life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
 submit: a job that finds it was taken off the waiting set waits for the item that is coming, and a
 leaving job takes what is left on the list. A job killed while it waits counts as waiting for
@@ -41,8 +42,10 @@ STARTUP_SEC = 3  # a job queued by `expect` counts as waiting this long before i
 
 
 class WarmJobs:
-    def __init__(self, name: str, method: str, queue: str = "short", idle_sec: float = 30, life_sec: float = 240):
+    def __init__(self, name: str, method: str, queue: str = "short", idle_sec: float = 30, life_sec: float = 240,
+                 max_waiting: int = 2):
         self.name = name
+        self.max_waiting = max_waiting  # jobs waiting at once: each holds a worker
         self.method = method  # the job: takes `item`, calls `serve`
         self.queue = queue
         self.idle_sec = idle_sec
@@ -76,15 +79,17 @@ class WarmJobs:
         if frappe.cache.zcard(waiting):
             return
         me = frappe.generate_hash(length=12)
-        frappe.cache.zadd(waiting, {me: time.time() + STARTUP_SEC})
-        frappe.enqueue(self.method, queue=self.queue, item=None, waiter=me)
+        if self._start_standby(waiter=me):
+            frappe.cache.zadd(waiting, {me: time.time() + STARTUP_SEC})
 
     # -- the job ---------------------------------------------------------------------------------------
 
     def serve(self, item: str | None, handle: Callable[[str], None], waiter: str | None = None) -> None:
         """Handle `item` (None: a job standing by), then further ones as they are submitted, until idle, out
         of time, or giving way. `waiter`: this job was counted as waiting before it started (`expect`)."""
-        if item is not None:
+        if item is None:
+            frappe.cache.delete(frappe.cache.make_key(self._starting))
+        else:
             self._handle(handle, item)
         if frappe.flags.in_test:
             return
@@ -95,7 +100,7 @@ class WarmJobs:
         me = frappe.generate_hash(length=12)
         started = last_work = time.monotonic()
         while (time.monotonic() - last_work < self.idle_sec and time.monotonic() - started < self.life_sec
-               and not _others_queued()):
+               and self._waiting() < self.max_waiting and not _others_queued()):
             frappe.cache.zadd(waiting, {me: time.time() + POLL_SEC + GRACE_SEC})
             popped = frappe.cache.blpop([items], timeout=POLL_SEC)
             if not frappe.cache.zrem(waiting, me) and not popped:
@@ -111,8 +116,18 @@ class WarmJobs:
         """Taking an item, the last waiting job has a new job started to wait in its place, while two workers
         are free (one stays free for other work): the next item does not meet a cold start (it happens now,
         beside this item's work)."""
-        if self._waiting() == 0 and _idle_workers(self.queue) >= 2:
-            frappe.enqueue(self.method, queue=self.queue, item=None)
+        if self._waiting() == 0:
+            self._start_standby()
+
+    def _start_standby(self, waiter: str | None = None) -> bool:
+        """A job standing by, while two workers are free (one stays free for other work) and no other standby
+        job is still starting: under load they would queue behind each other and start (and end) for nothing."""
+        if _idle_workers(self.queue) < 2:
+            return False
+        if not frappe.cache.set(frappe.cache.make_key(self._starting), 1, nx=True, ex=STARTUP_SEC * 4):
+            return False
+        frappe.enqueue(self.method, queue=self.queue, item=None, waiter=waiter)
+        return True
 
     def _handle(self, handle: Callable[[str], None], item: str) -> None:
         # As a new job would start: nothing read or cached by the last item carries over.
@@ -131,6 +146,10 @@ class WarmJobs:
     @property
     def _items(self) -> str:
         return f"warm-jobs:{self.name}:items"
+
+    @property
+    def _starting(self) -> str:
+        return f"warm-jobs:{self.name}:standby-starting"
 
     @property
     def _waiters(self) -> str:

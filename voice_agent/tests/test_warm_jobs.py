@@ -17,7 +17,8 @@ class TestWarmJobs(FrappeTestCase):
         self.waiters = frappe.cache.make_key(self.jobs._waiters)
 
     def tearDown(self):
-        frappe.cache.delete(frappe.cache.make_key(self.jobs._items), self.waiters)
+        frappe.cache.delete(frappe.cache.make_key(self.jobs._items), self.waiters,
+                            frappe.cache.make_key(self.jobs._starting))
 
     def submit(self, *items: str) -> list:
         with patch("frappe.enqueue") as enqueue:
@@ -43,6 +44,13 @@ class TestWarmJobs(FrappeTestCase):
         self.assertEqual(frappe.cache.zcard(self.waiters), 0, "it took itself off the waiting set")
         self.assertEqual(frappe.cache.llen(self.jobs._items), 0)
 
+    def test_a_job_ends_when_enough_others_wait(self):
+        frappe.cache.zadd(self.waiters, {"one": time.time() + 30, "two": time.time() + 30})
+        started = time.monotonic()
+        self.assertEqual(self.serve("a"), ["a"])
+        self.assertLess(time.monotonic() - started, 0.5, "it did not wait for an item")
+        self.assertEqual(frappe.cache.zcard(self.waiters), 2)
+
     def test_a_waiting_job_counts_for_one_item_only(self):
         # The second item would wait behind the first one's whole turn: it gets a job of its own.
         frappe.cache.zadd(self.waiters, {"one": time.time() + 3})
@@ -56,7 +64,7 @@ class TestWarmJobs(FrappeTestCase):
 
     def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_two_workers_are_free(self):
         for waiting, idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
-            frappe.cache.delete(self.waiters)
+            frappe.cache.delete(self.waiters, frappe.cache.make_key(self.jobs._starting))
             if waiting:
                 frappe.cache.zadd(self.waiters, {"other": time.time() + 3})
             with patch("voice_agent.warm_jobs._idle_workers", return_value=idle_workers), \
@@ -65,7 +73,8 @@ class TestWarmJobs(FrappeTestCase):
             self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_workers))
 
     def test_a_job_expected_to_be_needed_starts_counted_as_waiting_and_gets_the_item(self):
-        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:
+        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue, \
+                patch("voice_agent.warm_jobs._idle_workers", return_value=2):
             self.jobs.expect()
             self.jobs.expect()  # one is enough
         self.assertEqual(len(enqueue.call_args_list), 1)
@@ -77,6 +86,18 @@ class TestWarmJobs(FrappeTestCase):
                 patch("voice_agent.warm_jobs._others_queued", return_value=True):
             self.jobs.serve(None, handled.append, standby["waiter"])
         self.assertEqual(handled, ["a"])
+
+    def test_no_job_is_started_to_stand_by_while_one_is_starting_or_no_worker_is_free(self):
+        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=1):
+                self.jobs.expect()
+            self.assertEqual(enqueue.call_count, 0, "the last free worker stays free")
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=5):
+                self.jobs._stand_by()
+                frappe.cache.delete(self.waiters)  # its place in the queue expired: still starting
+                self.jobs.expect()
+                self.jobs._stand_by()
+        self.assertEqual(enqueue.call_count, 1, "one standby job at a time while it starts")
 
     def test_a_job_killed_while_waiting_stops_counting_after_its_deadline(self):
         frappe.cache.zadd(self.waiters, {"killed": time.time() - 0.1})

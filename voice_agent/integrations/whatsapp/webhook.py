@@ -3,10 +3,10 @@ X-Hub-Signature-256 over the raw body, stored raw in one INSERT and acknowledged
 — every entry, change, message and status of the batch. A failure keeps the event for the scheduler to
 retry; processed events are deleted after the retention period (personal data).
 
-Who processes a stored event: the web process that stored it, right after answering Meta, while fewer than
-half the site's web workers are doing so (a customer is waiting for the bot's answer or a call rings: a
-job would start about half a second later, a fresh process importing Frappe, ERPNext and this app);
-otherwise (a burst) a drain job. One job drains every stored event, rather than one job per delivery:
+Who processes a stored event: the web process that stored it, right after answering Meta (a customer is
+waiting for the bot's answer or a call rings: a job would start about half a second later, a fresh process
+importing Frappe, ERPNext and this app), while another web worker stays free for the desk; otherwise (a
+burst) a drain job. One job drains every stored event, rather than one job per delivery:
 each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of work per message), so at
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
@@ -107,7 +107,7 @@ def _process_after_response(event_name: str) -> bool:
     token = frappe.generate_hash(length=12)
     frappe.cache.zremrangebyscore(turns, "-inf", time.time() - AFTER_RESPONSE_STALE_SEC)
     frappe.cache.zadd(turns, {token: time.time()})
-    if frappe.cache.zcard(turns) > max(1, cint(frappe.conf.gunicorn_workers or 4) // 2):
+    if frappe.cache.zcard(turns) > max(1, cint(frappe.conf.gunicorn_workers or 4) - 1):
         frappe.cache.zrem(turns, token)
         return False
 
