@@ -150,7 +150,7 @@ export type IncomingWhatsAppCalls = {
   calls: IncomingWhatsAppCall[];
 };
 
-/** The `whatsapp_call_answered` realtime event, to the other users the call rang: someone took it. */
+/** The `whatsapp_call_answered` realtime event, to every user the call rang (the one who took it too: their other tabs stop ringing): someone took it. */
 export type WhatsAppCallAnswered = {
   call: CallId;
   answered_by: string;

@@ -93,6 +93,9 @@ doctype_js = {
     "Voice Call": [_DURATIONS, "public/js/voice_call_form.js", "public/js/voice_call_supervise.js"],
 }
 doctype_list_js = {"Voice Call": _DURATIONS}
+# The incoming WhatsApp call popup, on every desk page (small: it lazy-loads call_panel.js on Accept).
+# Not a .bundle. name: Frappe serves the path as it is (frappe.utils.jinja_globals.bundled_asset).
+app_include_js = ["/assets/voice_agent/dist/whatsapp_calls.js"]
 
 # --- Personal data -------------------------------------------------------
 # Frappe's personal data download and deletion requests find these records by the customer's email

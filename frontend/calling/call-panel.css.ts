@@ -85,4 +85,16 @@ export const PANEL_CSS = `
 .va-call-panel .va-btn:disabled { opacity: .5; cursor: default; }
 .va-call-panel .va-btn-danger { background: var(--va-red); border-color: var(--va-red); color: #fff; margin-left: auto; }
 .va-call-panel .va-btn:focus-visible { outline: 2px solid var(--va-primary); outline-offset: 2px; }
+/* The WhatsApp mode before the call (whatsapp-setup.ts). */
+.va-wa-perm { display: grid; grid-template-columns: auto 1fr; gap: 4px 12px; margin: 0; }
+.va-wa-perm dd { margin: 0; }
+.va-call-panel[data-permission="permanent"] [data-ref="permState"],
+.va-call-panel[data-permission="temporary"] [data-ref="permState"] { font-weight: 600; }
+.va-wa-notes { margin: 0; padding-left: 18px; color: var(--va-muted); font-size: 12px; display: flex; flex-direction: column; gap: 2px; }
+.va-wa-notes:empty { display: none; }
+.va-wa-from { margin: 0; }
+.va-call-panel[data-status="ready"] .va-cp-dot { background: var(--va-green); }
+.va-call-panel[data-status="waiting"] .va-cp-dot { background: var(--va-orange); }
+.va-call-panel .va-btn-call:not(:disabled) { background: var(--green-600, #30a66d); border-color: var(--green-600, #30a66d); color: #fff; font-weight: 600; }
+.va-call-panel .va-btn-close { margin-left: auto; }
 `;

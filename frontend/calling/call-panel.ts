@@ -41,7 +41,7 @@ export class CallPanel {
 
   constructor(opts: CallPanelOptions) {
     this.#opts = opts;
-    ensureStyles();
+    ensurePanelStyles();
     const id = `va-call-${++panelSeq}`;
     this.root = document.createElement("section");
     this.root.className = `va-call-panel va-call-${opts.layout ?? "floating"}`;
@@ -394,7 +394,7 @@ export function frappeErrorText(error: unknown): string {
 }
 
 let stylesInjected = false;
-function ensureStyles(): void {
+export function ensurePanelStyles(): void {
   if (stylesInjected || document.getElementById("va-call-panel-css")) return;
   stylesInjected = true;
   const style = document.createElement("style");

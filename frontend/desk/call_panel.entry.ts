@@ -1,7 +1,11 @@
-// The desk call panel, lazy-loaded by voice_agent/public/js/call_button.js.
+// The desk call panel, lazy-loaded by voice_agent/public/js/call_button.js (and by the incoming WhatsApp
+// call popup, whatsapp_calls.js, once a call is accepted).
 import { CallPanel, type VoiceCallUpdate } from "../calling/call-panel";
 import { createCallsApi, type CallsApi } from "../calling/calls-api";
 import type { MediaCounters } from "../calling/call-session";
+import type { JoinAnswer } from "../calling/signaling-types";
+import { createWhatsAppCallsApi, WHATSAPP_CALL_EVENTS, type CallPermission, type WhatsAppCallsApi } from "../calling/whatsapp-calls-api";
+import { WhatsAppCallSetup, type WhatsAppAccountChoice } from "../calling/whatsapp-setup";
 
 interface OpenOptions {
   reference_doctype?: string;
@@ -9,16 +13,23 @@ interface OpenOptions {
   /** Join a running call as supervisor instead of starting one. */
   supervise_call?: string;
   listen_only?: boolean;
+  /** Join with a join answer already given (an accepted WhatsApp call: accept_whatsapp_call). */
+  join_answer?: JoinAnswer;
+  /** "whatsapp": call the record's WhatsApp (its permission first); the browser otherwise. */
+  channel?: "browser" | "whatsapp";
+  /** The WhatsApp numbers the user may call from (frappe.boot.voice_agent.whatsapp_calling_accounts). */
+  whatsapp_accounts?: WhatsAppAccountChoice[];
   title?: string;
 }
 
 interface VoiceAgentGlobal {
-  open_call_panel(opts: OpenOptions): CallPanel;
+  open_call_panel(opts: OpenOptions): CallPanel | WhatsAppCallSetup;
   handle_call_update(update: VoiceCallUpdate): void;
   /** The open panel's packet counters (browser tests and troubleshooting). */
   media_counters(): Promise<MediaCounters | null>;
   current_panel: CallPanel | null;
   calls_api?: CallsApi;
+  whatsapp_calls_api?: WhatsAppCallsApi;
 }
 
 declare global {
@@ -30,26 +41,23 @@ declare global {
 
 const ns = (window.voice_agent ??= {});
 let current: CallPanel | null = null;
+let setup: WhatsAppCallSetup | null = null;
 
-function openCallPanel(opts: OpenOptions): CallPanel {
-  if (current?.session && current.session.status !== "ended") {
-    current.root.querySelector<HTMLElement>("button:not([hidden]):not([disabled])")?.focus();
-    return current;
-  }
+function focusOpen(): boolean {
+  const open = current?.session && current.session.status !== "ended" ? current.root : setup && !setup.closed ? setup.root : null;
+  if (!open) return false;
+  open.querySelector<HTMLElement>("button:not([hidden]):not([disabled])")?.focus();
+  return true;
+}
+
+function openPanel(title: string, join: () => Promise<JoinAnswer>, listenOnly = false): CallPanel {
   current?.close();
   const api = ns.calls_api ?? createCallsApi();
-  const supervising = opts.supervise_call !== undefined;
-  const listenOnly = supervising && opts.listen_only !== false;
-  const title = opts.title ?? (supervising ? `Listening in: ${opts.supervise_call}` : `${opts.reference_doctype}: ${opts.reference_name}`);
   const panel = new CallPanel({
     title,
     api,
     listenOnly,
-    join: () => {
-      if (supervising) return api.joinAsSupervisor(opts.supervise_call as string, listenOnly);
-      if (!opts.reference_doctype || !opts.reference_name) throw new Error("open_call_panel needs reference_doctype and reference_name");
-      return api.initiateCall(opts.reference_doctype, opts.reference_name);
-    },
+    join,
     onClose: () => {
       if (current === panel) current = null;
       ns.current_panel = null;
@@ -61,6 +69,45 @@ function openCallPanel(opts: OpenOptions): CallPanel {
   return panel;
 }
 
+function openWhatsAppSetup(opts: OpenOptions, title: string): WhatsAppCallSetup {
+  if (!opts.reference_doctype || !opts.reference_name) throw new Error("a WhatsApp call needs reference_doctype and reference_name");
+  current?.close();
+  setup?.close();
+  const view = new WhatsAppCallSetup({
+    title,
+    referenceDoctype: opts.reference_doctype,
+    referenceName: opts.reference_name,
+    accounts: opts.whatsapp_accounts ?? [],
+    api: ns.whatsapp_calls_api ?? createWhatsAppCallsApi(),
+    onCall: (answer) => void openPanel(title, () => Promise.resolve(answer)),
+    onClose: () => {
+      if (setup === view) setup = null;
+    },
+  });
+  setup = view;
+  void view.load();
+  return view;
+}
+
+function openCallPanel(opts: OpenOptions): CallPanel | WhatsAppCallSetup {
+  if (focusOpen()) return (current?.session && current.session.status !== "ended" ? current : setup) as CallPanel | WhatsAppCallSetup;
+  const supervising = opts.supervise_call !== undefined;
+  const listenOnly = supervising && opts.listen_only !== false;
+  const title = opts.title ?? (supervising ? `Listening in: ${opts.supervise_call}` : `${opts.reference_doctype}: ${opts.reference_name}`);
+  if (opts.channel === "whatsapp") return openWhatsAppSetup(opts, title);
+  const api = ns.calls_api ?? createCallsApi();
+  return openPanel(
+    title,
+    () => {
+      if (opts.join_answer) return Promise.resolve(opts.join_answer);
+      if (supervising) return api.joinAsSupervisor(opts.supervise_call as string, listenOnly);
+      if (!opts.reference_doctype || !opts.reference_name) throw new Error("open_call_panel needs reference_doctype and reference_name");
+      return api.initiateCall(opts.reference_doctype, opts.reference_name);
+    },
+    listenOnly,
+  );
+}
+
 ns.open_call_panel = openCallPanel;
 ns.handle_call_update = (update) => current?.applyServerUpdate(update);
 ns.media_counters = async () => (current?.session ? current.session.mediaCounters() : null);
@@ -69,4 +116,6 @@ ns.current_panel = null;
 if (window.frappe?.realtime && !ns.realtime_bound) {
   ns.realtime_bound = true;
   window.frappe.realtime.on("voice_call_update", (data) => ns.handle_call_update?.(data as VoiceCallUpdate));
+  // The customer answered the permission request: the open WhatsApp panel shows it.
+  window.frappe.realtime.on(WHATSAPP_CALL_EVENTS.permission, (data) => setup?.applyPermission(data as CallPermission));
 }

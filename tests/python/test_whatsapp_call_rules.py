@@ -100,6 +100,16 @@ def test_an_expired_temporary_permission_counts_as_none():
     assert (permission.state, permission.expires_at, permission.can_call) == ("No permission", None, False)
 
 
+def test_after_our_request_the_request_limits_count_it():
+    permission = r.permission_from_graph(graph_answer("no_permission", requests=((0, 1), (1, 2))), NOW)
+    assert (permission.can_request, permission.requests_remaining) == (True, 1)
+    asked = permission.after_request()
+    assert (asked.can_request, asked.requests_remaining, asked.state) == (False, 0, "No permission")
+    assert [limit.current_usage for limit in asked.request_limits] == [1, 2]
+    roomy = r.permission_from_graph(graph_answer("no_permission", requests=((0, 3), (0, 5))), NOW).after_request()
+    assert (roomy.can_request, roomy.requests_remaining) == (True, 2)
+
+
 def test_reached_limits_say_when_they_lift():
     permission = r.permission_from_graph(graph_answer("permanent", calls_used=5, calls_max=5,
                                                       requests=((1, 1), (1, 2))), NOW)

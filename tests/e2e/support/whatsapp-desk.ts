@@ -37,7 +37,7 @@ export const HARNESS_FRAPPE_JS = String.raw`
   }
 
   window.frappe = {
-    boot: { lang: "en", time_zone: { system: "UTC", user: "UTC" } },
+    boot: { lang: "en", time_zone: { system: "UTC", user: "UTC" }, ...(cfg.boot || {}) },
     session: { user: cfg.user },
     csrf_token: cfg.csrf,
     user: {
@@ -173,9 +173,23 @@ body { background: var(--bg-color); color: var(--text-color); font-family: var(-
 .form-card { background: var(--card-bg); border: 1px solid var(--border-color); border-radius: var(--border-radius-md); padding: 20px; display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 16px; }
 .field label { display: block; font-size: var(--text-xs); color: var(--text-muted); margin-bottom: 4px; }
 .field div { background: var(--control-bg); border-radius: var(--border-radius); padding: 6px 8px; min-height: 32px; }
+.inner-group-button { position: relative; }
+.dropdown-menu { position: absolute; right: 0; top: calc(100% + 4px); z-index: 1030; min-width: 160px; padding: 4px; background: var(--modal-bg); border: 1px solid var(--border-color); border-radius: var(--border-radius); box-shadow: var(--shadow-md); }
+.dropdown-item { display: block; width: 100%; text-align: left; font: inherit; font-size: var(--text-sm); padding: 6px 10px; border: 0; border-radius: 6px; background: none; color: var(--text-color); cursor: pointer; }
+.dropdown-item:hover, .dropdown-item:focus-visible { background: var(--fg-hover-color); outline: none; }
 .timeline { margin-top: 20px; color: var(--text-muted); font-size: var(--text-sm); }
 @media (max-width: 767px) { .container { padding: 0 12px; } .navbar .crumbs { display: none; } }
 `;
+
+/** frappe.boot.voice_agent (voice_agent/telephony/settings.py boot_session) for a Voice Agent User. */
+function callingBoot(accounts: { name: string; title: string }[]): Record<string, unknown> {
+  return {
+    callable_doctypes: ["Lead", "Customer", "Contact", "CRM Lead", "CRM Deal"],
+    caller_roles: ["Voice Agent Manager", "Voice Agent User"],
+    missing_read_access: null,
+    whatsapp_calling_accounts: accounts,
+  };
+}
 
 function escape(value: string): string {
   return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -187,14 +201,19 @@ export interface DeskPageOptions {
   csrf: string;
   user: string;
   party?: PartyRecord;
+  /** WhatsApp calling: the boot's calling numbers, the Call button (call_button.js) and, as every desk
+   * page has it (app_include_js), the incoming-call popup bundle. */
+  calling?: { accounts: { name: string; title: string }[] };
 }
 
 export function deskPage(o: DeskPageOptions): string {
   const head = `<!doctype html><html lang="en" data-theme="${o.theme}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${o.kind === "inbox" ? "WhatsApp Inbox" : escape(o.party?.title ?? "")}</title>
 <style>${DESK_CSS}</style>
-<script>window.__harness = ${JSON.stringify({ csrf: o.csrf, user: o.user })};</script>
+<script>window.__harness = ${JSON.stringify({ csrf: o.csrf, user: o.user, boot: o.calling ? { voice_agent: callingBoot(o.calling.accounts) } : undefined })};</script>
 <script src="/harness/frappe.js"></script></head><body>`;
+  // app_include_js: at the end of the desk's body, on every page.
+  const includes = o.calling ? '\n<script src="/assets/voice_agent/dist/whatsapp_calls.js"></script>' : "";
   if (o.kind === "inbox") {
     return `${head}<header class="navbar"><span class="brand">Voice Agent</span><span class="crumbs">WhatsApp Inbox</span></header>
 <div id="page-whatsapp-inbox" class="page-container"></div>
@@ -210,7 +229,7 @@ export function deskPage(o: DeskPageOptions): string {
     wrapper.on_page_load(wrapper);
     wrapper.on_page_show(wrapper);
   });
-</script></body></html>`;
+</script>${includes}</body></html>`;
   }
   const p = o.party as PartyRecord;
   const doc = { name: p.name, title: p.title, mobile_no: p.phone };
@@ -222,7 +241,7 @@ export function deskPage(o: DeskPageOptions): string {
   <div class="field"><label>Mobile No</label><div>${escape(p.phone ?? "")}</div></div>
   <div class="field"><label>Status</label><div>Open</div></div>
 </div><p class="timeline">Activity · Comments · WhatsApp messages show on this timeline.</p></div>
-<script src="/assets/voice_agent/js/whatsapp_panel.js"></script>
+<script src="/assets/voice_agent/js/whatsapp_panel.js"></script>${o.calling ? '\n<script src="/assets/voice_agent/js/call_button.js"></script>' : ""}
 <script>
   const doc = ${JSON.stringify(doc)};
   const frm = {
@@ -231,12 +250,34 @@ export function deskPage(o: DeskPageOptions): string {
     doc,
     meta: { title_field: "title" },
     is_new: () => false,
-    add_custom_button(label, fn) {
+    add_custom_button(label, fn, group) {
       const b = document.createElement("button");
-      b.className = "btn btn-default btn-sm";
+      b.className = group ? "dropdown-item" : "btn btn-default btn-sm";
       b.textContent = label;
       b.addEventListener("click", fn);
-      document.getElementById("form-actions").append(b);
+      if (!group) {
+        document.getElementById("form-actions").append(b);
+        return b;
+      }
+      // As Frappe's inner-group buttons: a dropdown under the group's own button.
+      let menu = document.querySelector('[data-group="' + group + '"] .dropdown-menu');
+      if (!menu) {
+        const wrap = document.createElement("div");
+        wrap.className = "inner-group-button";
+        wrap.dataset.group = group;
+        wrap.innerHTML = '<button type="button" class="btn btn-default btn-sm" aria-haspopup="true" aria-expanded="false"></button><div class="dropdown-menu" role="menu" hidden></div>';
+        const toggle = wrap.querySelector("button");
+        toggle.textContent = group;
+        menu = wrap.querySelector(".dropdown-menu");
+        toggle.addEventListener("click", () => {
+          menu.hidden = !menu.hidden;
+          toggle.setAttribute("aria-expanded", String(!menu.hidden));
+        });
+        document.getElementById("form-actions").append(wrap);
+      }
+      b.setAttribute("role", "menuitem");
+      b.addEventListener("click", () => (menu.hidden = true));
+      menu.append(b);
       return b;
     },
   };
@@ -244,5 +285,5 @@ export function deskPage(o: DeskPageOptions): string {
     for (const events of frappe.ui.form.handlers[frm.doctype] || []) events.refresh && events.refresh(frm);
     window.__formReady = true;
   });
-</script></body></html>`;
+</script>${includes}</body></html>`;
 }

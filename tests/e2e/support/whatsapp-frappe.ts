@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { extname, join, normalize } from "node:path";
+import { loadContracts } from "./contracts";
 import { loadContract, type ContractCheck } from "./whatsapp-contract";
 import { APP_SECRET, type FakeGraph } from "./whatsapp-graph";
 import type { AppPython, GraphErrorInfo } from "./whatsapp-python";
@@ -20,6 +21,9 @@ export const USER = "agent@example.com";
 export const COLLEAGUE = "colleague@example.com";
 export const CSRF_TOKEN = "e2e-csrf-token-0123456789";
 const METHOD = "/api/method/voice_agent.api.whatsapp.";
+const CALLS_METHOD = "/api/method/voice_agent.api.whatsapp_calls.";
+/** Which desk user a request or an event stream is (the real desk: the session cookie). */
+export const USER_COOKIE = "harness_user";
 const DAY = 24 * 3_600_000;
 const PARTY_ORDER = ["Contact", "Lead", "Customer", "CRM Lead", "CRM Deal"];
 const MEDIA_KINDS = ["image", "audio", "video", "document", "sticker"];
@@ -144,7 +148,25 @@ export interface FakeFrappe {
   addParty(party: PartyRecord): void;
   /** Retry delay of temporary Graph failures (the real queue backs off for minutes). */
   retryDelayMs: number;
+  /** WhatsApp calling (started with `calling`): what the webhook and Graph would make happen. */
+  whatsappCalls: FakeWhatsAppCalls;
   stop(): Promise<void>;
+}
+
+/** The voice_agent.api.whatsapp_calls.* side (voice_agent/integrations/whatsapp/calls.py, telephony/whatsapp.py). */
+export interface FakeWhatsAppCalls {
+  /** A customer's call rings the account's team (the connect webhook, the leg, pre_accept, ring()). */
+  ring(conversation: string, opts?: { ringSeconds?: number }): string;
+  /** The call ends (ring timeout, the customer hung up): whatsapp_call_ended to those it rang. */
+  end(call: string, state: "missed" | "ended", endReason: "no_answer" | "remote_hangup"): void;
+  /** The customer answers the permission request (the call_permission_reply webhook). */
+  answerPermission(conversation: string, accepted: boolean): void;
+  state(call: string): { state: string; agent: string | null; declined: string[] } | undefined;
+}
+
+export interface CallingOptions {
+  /** How the desk joins a call's room (the test's sidecar): what start_whatsapp_call / accept_whatsapp_call answer. */
+  joinAnswer(call: string, user: string): Promise<unknown>;
 }
 
 export interface SeedMessage {
@@ -165,9 +187,10 @@ export interface SeedConversation {
   history: SeedMessage[];
 }
 
-export async function startFakeFrappe(opts: { root: string; python: AppPython; graph: FakeGraph; parties: PartyRecord[] }): Promise<FakeFrappe> {
-  const { root, python, graph } = opts;
+export async function startFakeFrappe(opts: { root: string; python: AppPython; graph: FakeGraph; parties: PartyRecord[]; calling?: CallingOptions }): Promise<FakeFrappe> {
+  const { root, python, graph, calling } = opts;
   const contract: ContractCheck = loadContract(root);
+  const frappeApi = loadContracts(root);
   const calls: RecordedCall[] = [];
   const contractErrors: string[] = [];
   const webhookErrors: string[] = [];
@@ -196,6 +219,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     contractErrors,
     webhookErrors,
     retryDelayMs: 1500,
+    whatsappCalls: undefined as unknown as FakeWhatsAppCalls,
     messages: (c) => [...messages.values()].filter((m) => m.conversation === c).sort((a, b) => a.seq - b.seq),
     conversationOf: (doctype, name) => [...conversations.values()].find((c) => c.party?.doctype === doctype && c.party?.name === name),
     seedConversation,
@@ -910,6 +934,226 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     },
   };
 
+  // --- WhatsApp calls (integrations/whatsapp/calls.py, api/whatsapp_calls.py) ---------------------
+
+  interface CallRecord {
+    name: string;
+    direction: "Inbound" | "Outbound";
+    conversation: string;
+    state: "ringing" | "connecting" | "ended" | "missed";
+    end_reason: string | null;
+    agent: string | null;
+    rung: string[];
+    declined: string[];
+    started_at: number;
+    ring_seconds: number;
+  }
+
+  interface PermissionRecord {
+    status: "No permission" | "Temporary" | "Permanent" | null;
+    expires_at: number | null;
+    checked_at: number | null;
+    requested_at: number | null;
+    answer: "Accepted" | "Declined" | null;
+    answered_at: number | null;
+  }
+
+  const FULL_NAMES: Record<string, string> = { [USER]: "Alex Agent", [COLLEAGUE]: "Casey Colleague" };
+  const fullName = (user: string): string => FULL_NAMES[user] ?? user;
+  const voiceCalls = new Map<string, CallRecord>();
+  const permissions = new Map<string, PermissionRecord>();
+  let callSeq = 0;
+
+  /** A realtime event to some users, checked against contracts/frappe-api.schema.json first. */
+  function publishTo(users: Iterable<string>, event: string, definition: string, payload: unknown): void {
+    try {
+      frappeApi.check("frappe-api.schema.json", definition, payload, event);
+    } catch (error) {
+      contractErrors.push((error as Error).message);
+      return;
+    }
+    const audience = new Set(users);
+    const data = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
+    setImmediate(() => {
+      for (const client of clients.values()) if (audience.has(client.user)) client.res.write(data);
+    });
+  }
+
+  function incomingPayload(call: CallRecord): Record<string, unknown> {
+    const c = conversations.get(call.conversation) as ConversationRecord;
+    const acc = accounts.get(c.account) as AccountRecord;
+    return {
+      call: call.name,
+      account: acc.name,
+      account_title: acc.title,
+      conversation: c.name,
+      wa_id: c.wa_id,
+      phone: c.phone,
+      caller_name: c.profile_name || partyTitle(c.party) || c.phone || c.wa_id,
+      party: c.party ? { doctype: c.party.doctype, name: c.party.name, title: partyTitle(c.party) } : null,
+      last_messages: fake.messages(c.name).slice(-5).map((m) => ({ direction: m.direction, kind: m.kind, text: m.text, at: iso(m.created_at) })),
+      started_at: iso(call.started_at),
+      ring_deadline: iso(call.started_at + call.ring_seconds * 1000),
+    };
+  }
+
+  function permissionOf(c: ConversationRecord): PermissionRecord {
+    let p = permissions.get(c.name);
+    if (!p) permissions.set(c.name, (p = { status: null, expires_at: null, checked_at: null, requested_at: null, answer: null, answered_at: null }));
+    return p;
+  }
+
+  /** calls.permission_view: as stored; with Graph's figures when `read` (Graph's answer just read). */
+  function permissionView(c: ConversationRecord, read: boolean): Record<string, unknown> {
+    const p = permissionOf(c);
+    const granted = p.status === "Permanent" || (p.status === "Temporary" && (p.expires_at ?? 0) > Date.now());
+    const limit = (max: number, used: number) => ({ time_period: "PT24H", max_allowed: max, current_usage: used, remaining: max - used, limit_expiration_time: null });
+    const requestsUsed = p.requested_at !== null && p.requested_at > Date.now() - DAY ? 1 : 0;
+    return {
+      conversation: c.name,
+      account: c.account,
+      wa_id: c.wa_id,
+      calling_enabled: true,
+      window_open: c.last_inbound_at !== null && c.last_inbound_at + DAY > Date.now(),
+      status: p.status,
+      expires_at: p.status === "Temporary" ? iso(p.expires_at) : null,
+      checked_at: iso(p.checked_at),
+      requested_at: iso(p.requested_at),
+      answer: p.answer,
+      answered_at: iso(p.answered_at),
+      can_call: read ? granted : null,
+      can_request: read ? !granted && requestsUsed === 0 : null,
+      calls_remaining: read && granted ? 100 : null,
+      requests_remaining: read ? 1 - requestsUsed : null,
+      next_call_at: null,
+      next_request_at: read && requestsUsed ? iso((p.requested_at as number) + DAY) : null,
+      limits: read
+        ? { start_call: granted ? [limit(100, 0)] : [], send_call_permission_request: [limit(1, requestsUsed)] }
+        : { start_call: [], send_call_permission_request: [] },
+    };
+  }
+
+  function readPermission(c: ConversationRecord): Record<string, unknown> {
+    const p = permissionOf(c);
+    if (p.status === null) p.status = "No permission";
+    p.checked_at = now();
+    return permissionView(c, true);
+  }
+
+  function offeredCall(name: unknown, user: string): CallRecord {
+    const call = voiceCalls.get(String(name));
+    if (!call || call.direction !== "Inbound") throw new FrappeError(404, "DoesNotExistError", `There is no incoming WhatsApp call ${String(name)}.`);
+    const c = conversations.get(call.conversation) as ConversationRecord;
+    if (!(isManager(user) || teamAccounts(user).includes(c.account) || call.rung.includes(user))) {
+      throw new FrappeError(403, "PermissionError", "This call rings for the team of another WhatsApp number.");
+    }
+    return call;
+  }
+
+  function endCall(call: CallRecord, state: "missed" | "ended", reason: string): void {
+    call.state = state;
+    call.end_reason = reason;
+    publishTo(call.rung, "whatsapp_call_ended", "WhatsAppCallEnded", { call: call.name, state, end_reason: reason, answered_by: call.agent });
+  }
+
+  async function recordConversation(doctype: unknown, name: unknown, account: unknown, user: string): Promise<ConversationRecord> {
+    const party = partyFor(doctype, name);
+    const acc = accounts.get(String(account || [...accounts.keys()][0]));
+    if (!acc || !(isManager(user) || acc.members.includes(user))) throwValidation("No WhatsApp number with calling on is available to you.", "WhatsApp calling");
+    const phone = await partyPhone(party);
+    if (!phone) throwValidation(`${party.doctype} ${party.name} has no phone number WhatsApp can reach.`);
+    const waId = await python.call<string>("phone", { fn: "to_wa_id", value: phone });
+    const c = await conversationForCustomer(acc!.name, waId, party.title);
+    if (!c.party) c.party = { doctype: party.doctype, name: party.name };
+    return c;
+  }
+
+  const callEndpoints: Record<string, (args: Record<string, unknown>, user: string) => Promise<unknown>> = {
+    async get_incoming_whatsapp_calls(_args, user) {
+      const ringing = [...voiceCalls.values()].filter((c) => c.direction === "Inbound" && c.state === "ringing" && !c.agent && c.rung.includes(user) && !c.declined.includes(user));
+      return { calls: ringing.map(incomingPayload) };
+    },
+    async accept_whatsapp_call(args, user) {
+      const call = offeredCall(args.call, user);
+      if (call.agent && call.agent !== user) throw new FrappeError(409, "CallTaken", `This call was answered by ${fullName(call.agent)}.`, "Call taken");
+      if (call.state !== "ringing" && call.agent !== user) throw new FrappeError(409, "CallTaken", `This call has ended (${call.state}).`, "Call over");
+      call.agent = user;
+      call.state = "connecting";
+      publishTo(call.rung.filter((u) => u !== user), "whatsapp_call_answered", "WhatsAppCallAnswered", { call: call.name, answered_by: user, answered_by_name: fullName(user) });
+      return calling!.joinAnswer(call.name, user);
+    },
+    async decline_whatsapp_call(args, user) {
+      const call = offeredCall(args.call, user);
+      if (!call.declined.includes(user)) call.declined.push(user);
+      if (call.state === "ringing" && !call.agent && call.rung.every((u) => call.declined.includes(u))) endCall(call, "missed", "rejected");
+      return { call: call.name, state: call.state, end_reason: call.end_reason, declined_by: [...call.declined].sort() };
+    },
+    async get_call_permission(args, user) {
+      const c = args.conversation ? conversationFor(args.conversation, user) : await recordConversation(args.reference_doctype, args.reference_name, args.account, user);
+      return readPermission(c);
+    },
+    async request_call_permission(args, user) {
+      const c = conversationFor(args.conversation, user);
+      if (!(c.last_inbound_at !== null && c.last_inbound_at + DAY > Date.now())) {
+        throwValidation("A permission request can only be sent within 24 hours of the customer's last message. Send a template to reopen the conversation first.", "Service window closed");
+      }
+      const read = readPermission(c);
+      if (read.can_call) throwValidation("The customer already allows calls.", "Permission given");
+      if (!read.can_request) throwValidation("WhatsApp's limit of permission requests to this customer is reached.", "Request limit reached");
+      const message = await queueMessage(c, { kind: "call_permission_request" }, user);
+      permissionOf(c).requested_at = now();
+      return { message: messageView(message), permission: permissionView(c, true) };
+    },
+    async start_whatsapp_call(args, user) {
+      const c = await recordConversation(args.reference_doctype, args.reference_name, args.account, user);
+      if (!readPermission(c).can_call) {
+        throw new FrappeError(409, "PermissionNeeded", `${partyTitle(c.party) ?? c.wa_id} has not allowed WhatsApp calls from this business. Ask for permission first.`, "Permission needed");
+      }
+      const name = `VC-2026-${String(++callSeq).padStart(5, "0")}`;
+      voiceCalls.set(name, { name, direction: "Outbound", conversation: c.name, state: "connecting", end_reason: null, agent: user, rung: [], declined: [], started_at: now(), ring_seconds: 0 });
+      return calling!.joinAnswer(name, user);
+    },
+  };
+
+  const CALL_ANSWERS: Record<string, string> = {
+    get_incoming_whatsapp_calls: "IncomingWhatsAppCalls",
+    accept_whatsapp_call: "JoinAnswer",
+    decline_whatsapp_call: "DeclineAnswer",
+    get_call_permission: "CallPermission",
+    request_call_permission: "PermissionRequestAnswer",
+    start_whatsapp_call: "JoinAnswer",
+  };
+
+  fake.whatsappCalls = {
+    ring(conversation, o = {}) {
+      const c = conversations.get(conversation);
+      if (!c) throw new Error(`no conversation ${conversation}`);
+      const name = `VC-2026-${String(++callSeq).padStart(5, "0")}`;
+      // calls.available_users: the team, minus who is on another live call.
+      const busy = new Set([...voiceCalls.values()].filter((v) => v.state === "connecting" && v.agent).map((v) => v.agent));
+      const rung = (accounts.get(c.account)?.members ?? []).filter((u) => !busy.has(u));
+      const call: CallRecord = { name, direction: "Inbound", conversation, state: "ringing", end_reason: null, agent: null, rung, declined: [], started_at: now(), ring_seconds: o.ringSeconds ?? 30 };
+      voiceCalls.set(name, call);
+      publishTo(rung, "whatsapp_call_incoming", "IncomingWhatsAppCall", incomingPayload(call));
+      return name;
+    },
+    end(name, state, endReason) {
+      const call = voiceCalls.get(name);
+      if (call) endCall(call, state, endReason);
+    },
+    answerPermission(conversation, accepted) {
+      const c = conversations.get(conversation) as ConversationRecord;
+      const p = permissionOf(c);
+      Object.assign(p, accepted ? { status: "Temporary", expires_at: Date.now() + 7 * DAY } : { status: "No permission", expires_at: null });
+      Object.assign(p, { answer: accepted ? "Accepted" : "Declined", answered_at: now() });
+      publishTo(usersWhoSee(c), "whatsapp_call_permission", "CallPermission", permissionView(c, false));
+    },
+    state(name) {
+      const call = voiceCalls.get(name);
+      return call && { state: call.state, agent: call.agent, declined: [...call.declined] };
+    },
+  };
+
   // --- HTTP -------------------------------------------------------------------------------------
 
   const server: Server = createServer((req, res) => {
@@ -935,6 +1179,30 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       processWebhook(body);
       return send(res, 200, "application/json", JSON.stringify({ message: { status: "accepted" } }));
     }
+    if (path.startsWith(CALLS_METHOD) && calling) {
+      if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
+      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
+      const name = path.slice(CALLS_METHOD.length);
+      const endpoint = callEndpoints[name];
+      if (!endpoint) throw new FrappeError(404, "DoesNotExistError", `Failed to get method for command ${name}`);
+      const args = await readArgs(req);
+      const call: RecordedCall = { method: `whatsapp_calls.${name}`, args, status: 200 };
+      calls.push(call);
+      let answer: unknown;
+      try {
+        answer = await endpoint(args, userOf(req));
+      } catch (error) {
+        call.status = error instanceof FrappeError ? error.status : 500;
+        throw error;
+      }
+      try {
+        frappeApi.check("frappe-api.schema.json", CALL_ANSWERS[name] as string, answer, name);
+      } catch (error) {
+        contractErrors.push((error as Error).message);
+        throw new FrappeError(500, "ContractError", (error as Error).message);
+      }
+      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+    }
     if (path.startsWith(METHOD) || path === "/api/method/upload_file") {
       if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
       if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
@@ -947,7 +1215,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       calls.push(call);
       let answer: unknown;
       try {
-        answer = await endpoint(args, USER);
+        answer = await endpoint(args, userOf(req));
       } catch (error) {
         call.status = error instanceof FrappeError ? error.status : 500;
         throw error;
@@ -967,13 +1235,14 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       res.end(f.content);
       return;
     }
-    if (path === "/harness/realtime") return realtime(url, res);
+    if (path === "/harness/realtime") return realtime(url, req, res);
     if (path === "/harness/realtime/subscribe") {
       const args = await readArgs(req);
       clients.get(String(args.client))?.rooms.add(`doc:${String(args.doctype)}:${String(args.docname)}`);
       return send(res, 200, "application/json", "{}");
     }
     if (path === "/harness/frappe.js") return send(res, 200, "text/javascript", HARNESS_FRAPPE_JS);
+    if (path === "/assets/voice_agent/js/call_button.js" && calling) return send(res, 200, "text/javascript", readFileSync(join(root, "voice_agent/public/js/call_button.js")));
     if (path === "/assets/voice_agent/js/whatsapp_panel.js") return send(res, 200, "text/javascript", readFileSync(join(root, "voice_agent/public/js/whatsapp_panel.js")));
     if (path === "/harness/page/whatsapp_inbox.js") return send(res, 200, "text/javascript", readFileSync(join(root, "voice_agent/voice_agent/page/whatsapp_inbox/whatsapp_inbox.js")));
     if (path.startsWith("/assets/voice_agent/dist/")) {
@@ -986,18 +1255,19 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     if (path.startsWith("/app/")) {
       const [page, name] = path.slice(5).split("/").map(decodeURIComponent);
       const theme = url.searchParams.get("theme") === "dark" ? "dark" : "light";
-      if (page === "whatsapp-inbox") return send(res, 200, "text/html", deskPage({ kind: "inbox", theme, csrf: CSRF_TOKEN, user: USER }));
+      const desk = { theme, csrf: CSRF_TOKEN, user: userOf(req), calling: calling ? { accounts: [...accounts.values()].map((a) => ({ name: a.name, title: a.title })) } : undefined } as const;
+      if (page === "whatsapp-inbox") return send(res, 200, "text/html", deskPage({ kind: "inbox", ...desk }));
       const doctype = [...parties.values()].find((p) => p.doctype.toLowerCase().replace(/ /g, "-") === page && p.name === name);
-      if (doctype) return send(res, 200, "text/html", deskPage({ kind: "form", theme, csrf: CSRF_TOKEN, user: USER, party: doctype }));
+      if (doctype) return send(res, 200, "text/html", deskPage({ kind: "form", ...desk, party: doctype }));
     }
     throw new FrappeError(404, "DoesNotExistError", `not found: ${path}`);
   }
 
-  function realtime(url: URL, res: ServerResponse): void {
+  function realtime(url: URL, req: IncomingMessage, res: ServerResponse): void {
     const id = url.searchParams.get("client") ?? randomBytes(6).toString("hex");
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
     res.write(`event: connected\ndata: ${JSON.stringify({ client: id })}\n\n`);
-    clients.set(id, { res, user: USER, rooms: new Set() });
+    clients.set(id, { res, user: userOf(req), rooms: new Set() });
     res.on("close", () => clients.delete(id));
   }
 
@@ -1024,6 +1294,12 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
   origin = `http://127.0.0.1:${address.port}`;
   fake.origin = origin;
   return fake;
+}
+
+/** The desk user of a request: the harness cookie (a browser context per user), else USER. */
+function userOf(req: IncomingMessage): string {
+  const cookie = (req.headers.cookie ?? "").split(";").map((c) => c.trim().split("=")).find(([k]) => k === USER_COOKIE);
+  return cookie?.[1] ? decodeURIComponent(cookie[1]) : USER;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {

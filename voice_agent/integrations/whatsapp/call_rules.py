@@ -9,7 +9,7 @@ in different places (permission requests 1 a day / 2 a week; connected calls 5 o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -127,6 +127,13 @@ class Permission:
     def next_request_at(self) -> datetime | None:
         """When a permission request is allowed again, if a limit blocks it now."""
         return _latest_expiry(self.request_limits) if not self.can_request else None
+
+    def after_request(self) -> Permission:
+        """As it stands once our permission request is sent: one more use of every request limit (Graph
+        counts it when the message goes out; the desk should not offer a request the limits no longer allow)."""
+        limits = tuple(replace(limit, current_usage=limit.current_usage + 1) for limit in self.request_limits)
+        return replace(self, request_limits=limits,
+                       can_request=self.can_request and all(limit.remaining > 0 for limit in limits))
 
     @property
     def next_call_at(self) -> datetime | None:

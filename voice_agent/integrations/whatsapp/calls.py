@@ -504,9 +504,8 @@ def accept(call_name: str, user: str) -> Any:
     call.save(ignore_permissions=True)
     call.publish("call.answered")
     payload = {"call": call.name, "answered_by": user, "answered_by_name": frappe.utils.get_fullname(user)}
-    for other in _lines(call.rung_users):
-        if other != user:
-            frappe.publish_realtime(ANSWERED_EVENT, payload, user=other, after_commit=True)
+    for rung in _lines(call.rung_users):  # the one who took it too: their other tabs stop ringing
+        frappe.publish_realtime(ANSWERED_EVENT, payload, user=rung, after_commit=True)
     return call
 
 
@@ -629,7 +628,7 @@ def request_permission(conversation: Any) -> tuple[Any, Permission]:
     frappe.db.set_value(CONVERSATION, conversation.name, "call_permission_requested_at", now_datetime(),
                         update_modified=False)
     conversation.call_permission_requested_at = now_datetime()
-    return message, permission
+    return message, permission.after_request()
 
 
 def apply_permission_reply(conversation: Any, reply: p.CallPermissionReplyBody, at: Any) -> None:
