@@ -10,9 +10,9 @@ already has an item coming (a waiting job is taken off the waiting set by the su
 The last waiting job, taking an item, has a new job start to wait in its place while two workers are
 free: that job's cold start happens beside the item's work instead of in front of the next item.
 
-It never costs other work its worker: at most `max_waiting` jobs wait at once (after a busy moment the
-others end), a waiting job leaves as soon as another job has waited in a queue for a while, and after
-`life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
+It never costs other work its worker: one worker always stays free of waiting jobs (after a busy moment
+the jobs beyond that end), a waiting job leaves as soon as another job has waited in a queue for a while
+(one at a time: the others stay warm), and after `life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
 submit: a job that finds it was taken off the waiting set waits for the item that is coming, and a
 leaving job takes what is left on the list. A job killed while it waits counts as waiting for
 `POLL_SEC` + `GRACE_SEC` at most; what was handed to it in that moment is on the list for the next job
@@ -42,10 +42,8 @@ STARTUP_SEC = 3  # a job queued by `expect` counts as waiting this long before i
 
 
 class WarmJobs:
-    def __init__(self, name: str, method: str, queue: str = "short", idle_sec: float = 30, life_sec: float = 240,
-                 max_waiting: int = 2):
+    def __init__(self, name: str, method: str, queue: str = "short", idle_sec: float = 30, life_sec: float = 240):
         self.name = name
-        self.max_waiting = max_waiting  # jobs waiting at once: each holds a worker
         self.method = method  # the job: takes `item`, calls `serve`
         self.queue = queue
         self.idle_sec = idle_sec
@@ -100,7 +98,7 @@ class WarmJobs:
         me = frappe.generate_hash(length=12)
         started = last_work = time.monotonic()
         while (time.monotonic() - last_work < self.idle_sec and time.monotonic() - started < self.life_sec
-               and self._waiting() < self.max_waiting and not _others_queued()):
+               and self._waiting() < _workers(self.queue) - 1 and not self._give_way()):
             frappe.cache.zadd(waiting, {me: time.time() + POLL_SEC + GRACE_SEC})
             popped = frappe.cache.blpop([items], timeout=POLL_SEC)
             if not frappe.cache.zrem(waiting, me) and not popped:
@@ -111,6 +109,11 @@ class WarmJobs:
                 last_work = time.monotonic()
         while (left := frappe.cache.lpop(self._items)) is not None:
             self._handle(handle, left.decode() if isinstance(left, bytes) else left)
+
+    def _give_way(self) -> bool:
+        """Another job waits for a worker: one waiting job (not all of them at once) leaves for it."""
+        return _others_queued() and bool(frappe.cache.set(frappe.cache.make_key(self._giving_way), 1, nx=True,
+                                                          ex=POLL_SEC + 1))
 
     def _stand_by(self) -> None:
         """Taking an item, the last waiting job has a new job started to wait in its place, while two workers
@@ -148,12 +151,20 @@ class WarmJobs:
         return f"warm-jobs:{self.name}:items"
 
     @property
+    def _giving_way(self) -> str:
+        return f"warm-jobs:{self.name}:giving-way"
+
+    @property
     def _starting(self) -> str:
         return f"warm-jobs:{self.name}:standby-starting"
 
     @property
     def _waiters(self) -> str:
         return f"warm-jobs:{self.name}:waiting"
+
+
+def _workers(queue: str) -> int:
+    return Worker.count(queue=get_queue(queue))
 
 
 def _idle_workers(queue: str) -> int:

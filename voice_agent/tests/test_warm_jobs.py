@@ -18,7 +18,7 @@ class TestWarmJobs(FrappeTestCase):
 
     def tearDown(self):
         frappe.cache.delete(frappe.cache.make_key(self.jobs._items), self.waiters,
-                            frappe.cache.make_key(self.jobs._starting))
+                            frappe.cache.make_key(self.jobs._starting), frappe.cache.make_key(self.jobs._giving_way))
 
     def submit(self, *items: str) -> list:
         with patch("frappe.enqueue") as enqueue:
@@ -26,10 +26,11 @@ class TestWarmJobs(FrappeTestCase):
                 self.jobs.submit_now(item)
         return [call.kwargs["item"] for call in enqueue.call_args_list]
 
-    def serve(self, item: str, others_queued: bool = False) -> list[str]:
+    def serve(self, item: str, others_queued: bool = False, workers: int = 4) -> list[str]:
         handled: list[str] = []
         with patch.dict(frappe.flags, {"in_test": False}), \
-                patch("voice_agent.warm_jobs._others_queued", return_value=others_queued):
+                patch("voice_agent.warm_jobs._others_queued", return_value=others_queued), \
+                patch("voice_agent.warm_jobs._workers", return_value=workers):
             self.jobs.serve(item, handled.append)
         return handled
 
@@ -45,9 +46,10 @@ class TestWarmJobs(FrappeTestCase):
         self.assertEqual(frappe.cache.llen(self.jobs._items), 0)
 
     def test_a_job_ends_when_enough_others_wait(self):
+        # One worker stays free of waiting jobs.
         frappe.cache.zadd(self.waiters, {"one": time.time() + 30, "two": time.time() + 30})
         started = time.monotonic()
-        self.assertEqual(self.serve("a"), ["a"])
+        self.assertEqual(self.serve("a", workers=3), ["a"])
         self.assertLess(time.monotonic() - started, 0.5, "it did not wait for an item")
         self.assertEqual(frappe.cache.zcard(self.waiters), 2)
 
@@ -56,6 +58,13 @@ class TestWarmJobs(FrappeTestCase):
         frappe.cache.zadd(self.waiters, {"one": time.time() + 3})
         self.assertEqual(self.submit("a", "b"), ["b"])
         self.assertEqual(frappe.cache.lrange(self.jobs._items, 0, -1), [b"a"])
+
+    def test_one_waiting_job_at_a_time_gives_way(self):
+        with patch("voice_agent.warm_jobs._others_queued", return_value=True):
+            self.assertEqual([self.jobs._give_way() for _ in range(3)], [True, False, False])
+        with patch("voice_agent.warm_jobs._others_queued", return_value=False):
+            frappe.cache.delete(frappe.cache.make_key(self.jobs._giving_way))
+            self.assertFalse(self.jobs._give_way())
 
     def test_a_job_that_gives_way_still_takes_what_was_handed_to_it(self):
         frappe.cache.zadd(self.waiters, {"someone": time.time() + 3})
@@ -83,7 +92,8 @@ class TestWarmJobs(FrappeTestCase):
         self.assertEqual(self.submit("a"), [], "the item goes to the job that is starting")
         handled: list[str] = []
         with patch.dict(frappe.flags, {"in_test": False}), \
-                patch("voice_agent.warm_jobs._others_queued", return_value=True):
+                patch("voice_agent.warm_jobs._others_queued", return_value=True), \
+                patch("voice_agent.warm_jobs._workers", return_value=4):
             self.jobs.serve(None, handled.append, standby["waiter"])
         self.assertEqual(handled, ["a"])
 
@@ -115,6 +125,7 @@ class TestWarmJobs(FrappeTestCase):
 
         with patch.dict(frappe.flags, {"in_test": False}), \
                 patch("voice_agent.warm_jobs._others_queued", return_value=False), \
+                patch("voice_agent.warm_jobs._workers", return_value=4), \
                 patch("frappe.log_error") as log_error:
             self.jobs.serve("a", handle)
         self.assertEqual(handled, ["b"])
