@@ -16,7 +16,7 @@ const SOURCE = fileURLToPath(new URL('./rtp-load.c', import.meta.url));
 
 export interface BridgedCall {
 	/** Where the generator sends each party's stream: its PlainTransport's port, with its producer's SSRC. */
-	parties: [{ port: number; ssrc: number }, { port: number; ssrc: number }];
+	parties: { port: number; ssrc: number }[];
 }
 
 let nextSsrc = 1000;
@@ -51,12 +51,15 @@ function generatorBinary(): string {
 }
 
 export interface Generator {
+	readonly pid: number;
 	add(call: BridgedCall): void;
+	/** Stops sending to a port (its transport closed). */
+	drop(port: number): void;
 	/** Stops sending (still receives): two generators take turns on one machine. */
 	pause(): void;
 	resume(): void;
-	/** Packets sent and received since the generator started. */
-	totals(): Promise<{ sent: number; received: number }>;
+	/** Packets sent and received since the generator started; `short`: received ones smaller than those sent (silence frames). */
+	totals(): Promise<{ sent: number; received: number; short: number }>;
 	stop(): void;
 }
 
@@ -68,8 +71,12 @@ export function startGenerator(cpus?: string): Generator {
 	const replies: ((line: string) => void)[] = [];
 	createInterface({ input: child.stdout }).on('line', (line) => replies.shift()?.(line));
 	return {
+		pid: child.pid!,
 		add(call) {
 			for (const { port, ssrc } of call.parties) child.stdin.write(`add ${port} ${ssrc}\n`);
+		},
+		drop(port) {
+			child.stdin.write(`drop ${port}\n`);
 		},
 		pause() {
 			child.stdin.write('pause\n');
@@ -80,8 +87,8 @@ export function startGenerator(cpus?: string): Generator {
 		totals() {
 			return new Promise((resolve) => {
 				replies.push((line) => {
-					const [sent, received] = line.split(' ').map(Number);
-					resolve({ sent: sent!, received: received! });
+					const [sent, received, short] = line.split(' ').map(Number);
+					resolve({ sent: sent!, received: received!, short: short ?? 0 });
 				});
 				child.stdin.write('stats\n');
 			});

@@ -9,7 +9,10 @@
  *
  * Commands on stdin, one per line:
  *   add PORT SSRC   start sending with SSRC to 127.0.0.1:PORT (a PlainTransport with comedia)
- *   stats           print "SENT RECEIVED" (totals since start) on stdout
+ *   drop PORT       stop sending to PORT (its transport was closed)
+ *   stats           print "SENT RECEIVED SHORT" (totals since start) on stdout;
+ *                   SHORT counts the received RTP packets smaller than the ones
+ *                   sent (a WhatsApp leg's 3-byte Opus silence frames)
  *   pause / resume  stop and restart sending (receiving goes on), so two
  *                   loads can take turns on one machine
  * Parties are spread over SLICES sub-ticks of the 20 ms period, so the worker
@@ -44,7 +47,7 @@ struct party {
 
 static struct party parties[MAX_PARTIES];
 static int party_count;
-static unsigned long long sent, received;
+static unsigned long long sent, received, received_short;
 static int paused;
 static long long next;
 
@@ -115,8 +118,11 @@ static void drain(int sock) {
 		for (int i = 0; i < r; i++) {
 			unsigned char type = buffers[i][1];
 			/* RTP only: RTCP shares the port (rtcp-mux) and has 192..223 in that byte (RFC 5761). */
-			if (msgs[i].msg_len >= 12 && (type < 192 || type > 223))
+			if (msgs[i].msg_len >= 12 && (type < 192 || type > 223)) {
 				received++;
+				if (msgs[i].msg_len < PACKET)
+					received_short++;
+			}
 		}
 		if (r < BATCH) return;
 	}
@@ -132,6 +138,11 @@ static void command(char *line) {
 		p->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		p->ssrc = ssrc;
 		party_count++;
+	} else if (sscanf(line, "drop %d", &port) == 1) {
+		for (int i = 0; i < party_count; i++) {
+			if (ntohs(parties[i].addr.sin_port) == port)
+				parties[i--] = parties[--party_count];
+		}
 	} else if (strcmp(line, "pause") == 0) {
 		paused = 1;
 	} else if (strcmp(line, "resume") == 0) {
@@ -139,7 +150,7 @@ static void command(char *line) {
 		if (paused) next = now_ns();
 		paused = 0;
 	} else if (strncmp(line, "stats", 5) == 0) {
-		printf("%llu %llu\n", sent, received);
+		printf("%llu %llu %llu\n", sent, received, received_short);
 		fflush(stdout);
 	} else {
 		fprintf(stderr, "rtp-load: bad command: %s\n", line);

@@ -147,6 +147,14 @@ export class WhatsAppLeg extends Leg {
 			cleanups.push(() => plain.close());
 			const local = socket.address() as AddressInfo;
 			await plain.connect({ ip: local.address, port: local.port });
+			// Connected: each packet toward the router skips the address lookup and the kernel's route lookup.
+			await new Promise<void>((resolve, reject) => {
+				socket.once('error', reject);
+				socket.connect(plain.tuple.localPort, plain.tuple.localAddress, () => {
+					socket.off('error', reject);
+					resolve();
+				});
+			});
 
 			const pc = new nodeDataChannel.PeerConnection(options.id, {
 				iceServers: [],
@@ -436,10 +444,13 @@ export class WhatsAppLeg extends Leg {
 		if (isRtcp(packet)) return this.#onRtcp(packet);
 		if (!isRtp(packet) || rtpPayloadType(packet) !== this.#opusPayloadType) return;
 		const now = performance.now();
-		this.#firstRemoteRtpAt ??= now;
+		if (this.#firstRemoteRtpAt === undefined) {
+			this.#firstRemoteRtpAt = now;
+			this.logger.info({ waCallId: this.#waCallId, ...this.timings }, 'first RTP from Meta');
+		}
 		this.#lastRemoteRtpAt = now;
 		if (!this.#producer) return;
-		if (this.#toRoom.rewrite(packet, now)) this.#socket.send(packet, this.#plain.tuple.localPort, this.#plain.tuple.localAddress);
+		if (this.#toRoom.rewrite(packet, now)) this.#socket.send(packet);
 	}
 
 	#onRtcp(packet: Buffer): void {
