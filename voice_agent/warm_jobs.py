@@ -22,7 +22,8 @@ leaving job takes what is left on the list. A job killed while it waits counts a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timezone
 from functools import partial
 
@@ -62,10 +63,33 @@ class WarmJobs:
         cache = frappe.cache
         waiting = cache.make_key(self._waiters)
         cache.zremrangebyscore(waiting, "-inf", time.time())  # jobs killed while they waited
+        kept = (getattr(frappe.local, "warm_jobs_kept", None) or {}).get(self.name)
         if cache.zpopmin(waiting):  # this waiting job is ours: no other submit counts on it
             cache.rpush(self._items, item)
+        elif kept is not None:
+            kept.append(item)
         else:
             frappe.enqueue(self.method, queue=self.queue, item=item)
+
+    @contextmanager
+    def kept_here(self) -> Iterator[None]:
+        """Within: an item no waiting job takes stays in this process, for `handle_kept`, instead of going to a
+        new job (a web process that has just answered Meta is warm; a new job starts half a second later)."""
+        kept = getattr(frappe.local, "warm_jobs_kept", None)
+        if kept is None:
+            kept = frappe.local.warm_jobs_kept = {}
+        kept[self.name] = []
+        try:
+            yield
+        finally:
+            left = kept.pop(self.name, [])
+            for item in left:  # not handled here after all: as any other
+                frappe.enqueue(self.method, queue=self.queue, item=item)
+
+    def handle_kept(self, handle: Callable[[str], None]) -> None:
+        kept = (getattr(frappe.local, "warm_jobs_kept", None) or {}).get(self.name)
+        while kept:
+            self._handle(handle, kept.pop(0))
 
     def expect(self) -> None:
         """An item is on its way (a webhook is being processed): unless a job waits, one starts now, counted

@@ -240,8 +240,12 @@ describe.runIf(SITE)("The WhatsApp bot on a real site", () => {
     const first = await customerWrites("I'd like to book a haircut tomorrow at 10", "first answer");
     expect(first.reply).toBe(ASKS);
 
-    const leads = await list<{ name: string; lead_name: string }>("Lead", [["mobile_no", "like", `%${customer}%`]], ["name", "lead_name"]);
-    expect(leads.map((l) => l.lead_name)).toEqual(["Rita Sousa"]);
+    // The Lead is made right after the first answer (in its own transaction: the customer does not wait for it).
+    let leads: { name: string; lead_name: string }[] = [];
+    await expect.poll(async () => {
+      leads = await list<{ name: string; lead_name: string }>("Lead", [["mobile_no", "like", `%${customer}%`]], ["name", "lead_name"]);
+      return leads.map((l) => l.lead_name);
+    }, { timeout: 10_000 }).toEqual(["Rita Sousa"]);
     lead = leads[0]!.name;
     const [conv] = await list<{ name: string; party_doctype: string; party_name: string; bot_state: string; lead_score: number }>(
       "WhatsApp Conversation", [["account", "=", account]], ["name", "party_doctype", "party_name", "bot_state", "lead_score"]);

@@ -86,6 +86,17 @@ def answer_conversations(item: str | None = None, waiter: str | None = None) -> 
         TURNS.serve(item, answer_conversation, waiter)
 
 
+def answers_here() -> Any:
+    """Within (the web process that stored a webhook, right after answering Meta): a customer message no
+    warm bot job waits for is answered in this process, by `answer_kept`, instead of by a new job."""
+    return TURNS.kept_here()
+
+
+def answer_kept() -> None:
+    with as_administrator():
+        TURNS.handle_kept(answer_conversation)
+
+
 def expect_customer_message(accounts: list[str]) -> None:
     """A webhook with customers' messages for these accounts was stored: a bot job starts beside its
     processing (a new Lead, the conversation), not after it."""

@@ -52,6 +52,17 @@ def record_score(conversation: Any, score: Score, previous: int, new_signals: tu
         frappe.db.set_value("Lead", conversation.party_name, LEAD_FIELD, score.value, update_modified=False)
 
 
+def party_linked(conversation: Any) -> None:
+    """A party was linked after the bot scored the conversation (a new number's Lead comes after the first
+    answer): its history rows and the Lead's figure catch up."""
+    frappe.db.set_value(CHANGE, {"conversation": conversation.name, "party_name": ("is", "not set")},
+                        {"party_doctype": conversation.party_doctype, "party_name": conversation.party_name,
+                         "customer_email": conversation.customer_email}, update_modified=False)
+    if conversation.lead_score and conversation.party_doctype == "Lead" \
+            and frappe.get_meta("Lead").has_field(LEAD_FIELD):
+        frappe.db.set_value("Lead", conversation.party_name, LEAD_FIELD, conversation.lead_score, update_modified=False)
+
+
 def history(conversation: Any, limit: int = 50) -> dict[str, Any]:
     """contracts/whatsapp-api.schema.json#/$defs/ScoreHistory, newest first."""
     rows = frappe.get_all(CHANGE, filters={"conversation": conversation.name},

@@ -10,7 +10,7 @@ from frappe import _
 from frappe.desk.form import assign_to
 from frappe.utils import cint, get_datetime
 
-from voice_agent.conversations import parties
+from voice_agent.conversations import parties, scores
 from voice_agent.conversations.access import (
     CONVERSATION,
     conversation_for,
@@ -115,6 +115,7 @@ def _link_new_party(name: str) -> None:
     frappe.db.set_value("WhatsApp Message", {"conversation": name, "party_name": ("is", "not set")},
                         {"party_doctype": doc.party_doctype, "party_name": doc.party_name,
                          "customer_email": doc.customer_email}, update_modified=False)
+    scores.party_linked(doc)
     doc.publish("conversation")
 
 

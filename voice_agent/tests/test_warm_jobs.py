@@ -109,6 +109,22 @@ class TestWarmJobs(FrappeTestCase):
                 self.jobs._stand_by()
         self.assertEqual(enqueue.call_count, 1, "one standby job at a time while it starts")
 
+    def test_an_item_no_job_waits_for_can_be_kept_in_this_process(self):
+        handled: list[str] = []
+        with patch("frappe.enqueue") as enqueue:
+            with self.jobs.kept_here():
+                self.jobs.submit_now("a")
+                self.jobs.handle_kept(handled.append)
+                frappe.cache.zadd(self.waiters, {"someone": time.time() + 3})
+                self.jobs.submit_now("b")  # a waiting job takes it
+                frappe.cache.delete(self.waiters)
+                self.jobs.submit_now("c")  # kept, but not handled here: it gets a job when the block ends
+            self.assertEqual(handled, ["a"])
+            self.assertEqual([call.kwargs["item"] for call in enqueue.call_args_list], ["c"])
+            self.jobs.submit_now("d")  # outside the block: a job
+        self.assertEqual([call.kwargs["item"] for call in enqueue.call_args_list], ["c", "d"])
+        self.assertEqual(frappe.cache.lrange(self.jobs._items, 0, -1), [b"b"])
+
     def test_a_job_killed_while_waiting_stops_counting_after_its_deadline(self):
         frappe.cache.zadd(self.waiters, {"killed": time.time() - 0.1})
         self.assertEqual(self.submit("a"), ["a"])

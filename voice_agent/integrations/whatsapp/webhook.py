@@ -114,7 +114,7 @@ def _process_after_response(event_name: str) -> bool:
     def process() -> None:
         try:
             read_committed()
-            with as_administrator():
+            with as_administrator(), bot.answers_here():
                 _process_isolated(event_name)
         finally:
             frappe.cache.zrem(turns, token)
@@ -262,6 +262,7 @@ def _process(event_name: str) -> None:
         "items": items, "processed_at": now_datetime(), "error": "\n".join(failures + notes)[-4000:] or None})
     frappe.db.commit()
     calls.run_followups()  # ringing a new call, Meta's answer to the sidecar: only once it is all committed
+    bot.answer_kept()  # the customer waits for the bot's answer (only in the web process: see answers_here)
     link_new_parties()  # new customers' Leads: the bot, queued by the commit, starts meanwhile
 
 
