@@ -16,9 +16,12 @@ from tests.bench.write_whatsapp_md import load, met, pct
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADING = "## WhatsApp bot"
-LATENCY_RUNS = ("latency_1_worker", "latency", "latency_4_workers", "latency_app", "latency_app_extra",
+# This version's runs first; the others measured the code before warm bot jobs (up to commit b11f7bc: a drain
+# job and a bot job, each a new process, per message), kept for comparison.
+CURRENT = ("latency_warm", "concurrent_warm")
+LATENCY_RUNS = ("latency_warm", "latency_1_worker", "latency", "latency_4_workers", "latency_app", "latency_app_extra",
                 "latency_preload_jobs", "latency_preload_turn")
-CONCURRENT_RUNS = ("concurrent", "concurrent_16_workers", "concurrent_app", "concurrent_app_16_workers",
+CONCURRENT_RUNS = ("concurrent_warm", "concurrent", "concurrent_16_workers", "concurrent_app", "concurrent_app_16_workers",
                    "concurrent_app_extra", "concurrent_preload_turn", "concurrent_burst", "concurrent_burst_app")
 # The kind of worker (whatsapp_bot.worker_kind) the extra workers of each --preload are.
 KIND = {"app": "app", "jobs": "preload", "turn": "preload"}
@@ -82,7 +85,9 @@ def label(name: str, run: dict[str, Any]) -> str:
     extra = run["set_up"].get("preload_extra") or []
     if extra:
         what += f", with {len(extra)} more modules (`{'`, `'.join(extra)}`)"
-    return f"`{name}`: {workers(run)}{what}"
+    era = ("**this version**: the webhook processed by the web process, bot jobs kept warm" if name in CURRENT
+           else "before warm bot jobs")
+    return f"`{name}` ({era}): {workers(run)}{what}"
 
 
 def both_on(run: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -114,8 +119,8 @@ made at the end (row counts before and after are in the JSON).
 
 ```sh
 .venv/bin/python -m tests.bench.whatsapp_bot profile                        # a turn under cProfile, a job's start
-.venv/bin/python -m tests.bench.whatsapp_bot latency --extra-workers 1      # one message at a time
-.venv/bin/python -m tests.bench.whatsapp_bot concurrent --extra-workers 8 --warm   # 50 customers for 60 s
+.venv/bin/python -m tests.bench.whatsapp_bot latency --extra-workers 1 --section latency_warm   # one message at a time
+.venv/bin/python -m tests.bench.whatsapp_bot concurrent --extra-workers 8 --warm --section concurrent_warm   # 50 customers, 60 s
 .venv/bin/python -m tests.bench.whatsapp_bot latency --extra-workers 2 --preload app --section latency_app
 .venv/bin/python -m tests.bench.whatsapp_bot concurrent --extra-workers 8 --warm --preload app --section concurrent_app
 .venv/bin/python -m tests.bench.whatsapp_bot concurrent --extra-workers 8 --ramp 2 --section concurrent_burst
@@ -157,6 +162,10 @@ Raw figures, every message's timings and every job: `docs/benchmarks/bot.json`. 
     base = report.get("latency")
     if base:
         cols = [("as the bench runs it (`latency`)", {"ack": base["figures"]["ack"], "phases": base["figures"]["phases"]})]
+        warm = report.get("latency_warm")
+        if warm:
+            cols.insert(0, ("this version (`latency_warm`)", {"ack": warm["figures"]["ack"],
+                                                              "phases": warm["figures"]["phases"]}))
         for name, title in (("latency_app", "both jobs on `voice-agent-worker`"),
                             ("latency_app_extra", "… with the modules it misses"),
                             ("latency_preload_turn", "both jobs on workers with everything preloaded")):
@@ -164,18 +173,23 @@ Raw figures, every message's timings and every job: `docs/benchmarks/bot.json`. 
             if run and both_on(run, KIND[run["set_up"]["preload"]]):
                 cols.append((f"{title} (`{name}`)", both_on(run, KIND[run["set_up"]["preload"]])))
         parts += ["", "**Where the time goes** (p50 / p95 ms of each step, one message at a time; the model's "
-                  "700 ms and Graph's handling are the rest of the total):", "",
+                  "700 ms and Graph's handling are the rest of the total; in this version no job is queued or "
+                  "started on the way, so the job steps are empty):", "",
                   "| step | " + " | ".join(c[0] for c in cols) + " |", "| --- |" + " --- |" * len(cols)]
         for key, text in PHASES:
             parts.append(f"| {text} | " + " | ".join(p50_p95(phase(group, key)) for _, group in cols)
                          + " |")
-        b = base["figures"]
-        parts += ["", f"`latency` ({base['measured_at']}, {workers(base)}, {state(base)}): "
-                  f"{base['parameters']['messages']} messages from {base['parameters']['customers']} customers in turn "
-                  f"(each one's first message a first contact: a Lead is made), the next {base['parameters']['gap_s']} s "
-                  f"after the reply; rounds per turn {b['rounds']}; first contacts {pct(b['total_first_contact'])}, "
-                  f"returning customers {pct(b['total_returning'])}; lost {base['verdict']['lost']}, crossed "
-                  f"{base['verdict']['crossed']}, duplicated {base['verdict']['duplicated']}."]
+        for run_name, run in (("latency_warm", warm), ("latency", base)):
+            if not run:
+                continue
+            b = run["figures"]
+            parts += ["", f"`{run_name}` ({run['measured_at']}, {workers(run)}, {state(run)}): "
+                      f"{run['parameters']['messages']} messages from {run['parameters']['customers']} customers in "
+                      f"turn (each one's first message a first contact: a Lead is made), the next "
+                      f"{run['parameters']['gap_s']} s after the reply; rounds per turn {b['rounds']}; first contacts "
+                      f"{pct(b['total_first_contact'])}, returning customers {pct(b['total_returning'])}; lost "
+                      f"{run['verdict']['lost']}, crossed {run['verdict']['crossed']}, duplicated "
+                      f"{run['verdict']['duplicated']}."]
 
     rows = []
     for name in CONCURRENT_RUNS:
@@ -250,16 +264,41 @@ Raw figures, every message's timings and every job: `docs/benchmarks/bot.json`. 
     return "\n".join(parts) + "\n"
 
 
+def reading_now(report: dict[str, Any]) -> list[str]:
+    """This version's figures in words."""
+    warm, conc = report.get("latency_warm"), report.get("concurrent_warm")
+    if not warm:
+        return []
+    t, f = report["targets"], warm["figures"]
+    ph = f["phases"]
+    out = ["", f"**Reading (this version).** The web process that stores the webhook processes it right after "
+           f"answering Meta (the message is stored {ph['post_to_stored_ms']['p50_ms']} / "
+           f"{ph['post_to_stored_ms']['p95_ms']} ms after the POST; a new number's Lead follows in a transaction of "
+           "its own), and the bot's turn runs in a job that was already waiting (voice_agent/warm_jobs.py), so no "
+           f"process starts on the way: the reply reaches Graph {pct(f['total'])} after the webhook (target p95 ≤ "
+           f"{t['reply_p95_ms']:g} ms: {met(warm['verdict']['reply_meets_target'])}), our own share "
+           f"{pct(f['overhead'])} (target p95 ≤ {t['overhead_p95_ms']:g} ms: "
+           f"{met(warm['verdict']['overhead_meets_target'])}); first contacts {pct(f['total_first_contact'])}."]
+    if conc:
+        c, v = conc["figures"], conc["verdict"]
+        out[-1] += (f" {conc['parameters']['customers']} customers at once for {conc['parameters']['seconds']:g} s: "
+                    f"{conc['messages_sent']} messages, total {pct(c['total'])} (target p95 ≤ {t['reply_p95_ms']:g} ms: "
+                    f"{met(v['reply_meets_target'])}), our overhead {pct(c['overhead'])}; {v['crossed']} crossed, "
+                    f"{v['lost']} lost, {v['duplicated']} duplicated replies.")
+    return out
+
+
 def reading(report: dict[str, Any]) -> list[str]:
     """What the figures say, from the figures: where the overhead goes and what the preloading worker saves."""
     base, app, turn = report.get("latency"), report.get("latency_app"), report.get("latency_preload_turn")
     conc, conc_app = report.get("concurrent"), report.get("concurrent_app")
     if not base:
-        return []
+        return reading_now(report)
     t = report["targets"]
     f = base["figures"]
     ph = f["phases"]
-    out = ["", f"**Reading.** One message at a time, as the bench runs its worker, the reply reaches Graph "
+    out = [*reading_now(report), "", "**Before warm bot jobs** (up to commit b11f7bc). One message at a time, as "
+           "the bench runs its worker, the reply reached Graph "
            f"{f['total']['p50_ms']} ms (p50) / {f['total']['p95_ms']} ms (p95) after the webhook "
            f"(target p95 ≤ {t['reply_p95_ms']:g} ms: {met(base['verdict']['reply_meets_target'])}), of which the "
            f"model is {f['model']['p50_ms']} ms and Graph {f['graph']['p50_ms']} ms; our own "
