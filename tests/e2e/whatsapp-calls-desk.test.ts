@@ -3,15 +3,18 @@
 // call panel's WhatsApp mode from a Lead's Call button (the real call_button.js and call_panel.js).
 // The fake Frappe of the WhatsApp desk tests answers voice_agent.api.whatsapp_calls.* and pushes the
 // calls' realtime events, every one checked against contracts/frappe-api.schema.json; join answers
-// open rooms on the real sidecar. The media of a WhatsApp leg is the sidecar's own e2e.
+// open rooms on the real sidecar, where the customer's WhatsApp is a Meta-like peer (ICE-lite, Opus 111,
+// DTLS-SRTP; mediasoup-sidecar/test/support/meta-peer.ts) on the sidecar's WhatsApp leg.
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { growth } from "./support/call-browser";
 import { mintToken, startSidecar, type RunningSidecar } from "./support/call-harness";
 import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 import { COLLEAGUE, USER, USER_COOKIE, startFakeFrappe, type FakeFrappe, type PartyRecord } from "./support/whatsapp-frappe";
 import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
 import { screenshot } from "./support/whatsapp-media";
+import { MetaPeer } from "../../mediasoup-sidecar/test/support/meta-peer";
 import { startAppPython, type AppPython } from "./support/whatsapp-python";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -30,6 +33,7 @@ const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 const failedRequests: string[] = [];
 const conv: Record<string, string> = {};
+const peers: MetaPeer[] = [];
 
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 const shot = (page: Page, name: string) => screenshot(ROOT, page, name).then((path) => path);
@@ -90,6 +94,10 @@ beforeAll(async () => {
           participant_id: user,
         };
       },
+      async endRoom(call, reason) {
+        const ended = await sidecar.api("POST", `/api/rooms/${call}/end`, { reason });
+        if (ended.status !== 200) throw new Error(`sidecar end ${call}: HTTP ${ended.status}`);
+      },
     },
   });
   await graph.setWebhook(`${site.origin}/api/method/voice_agent.api.whatsapp.whatsapp_webhook`);
@@ -114,6 +122,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of contexts) await c.close();
+  for (const p of peers) await p.close();
   await browser?.close();
   await site?.stop();
   await sidecar?.stop();
@@ -215,13 +224,49 @@ describe("WhatsApp calls in the desk", () => {
       await poll(() => popup(page, first).locator(".va-inc-outcome").textContent()).toBe("Missed call The customer hung up.");
       expect(await popup(page, second).getAttribute("data-state")).toBe("ringing");
     }
-    // The colleague takes the second call in one tab: the other tab hears it was them (answered event to
-    // the others only, so here the agent's tab, which declined nothing, shows who).
+    // The colleague takes the second call in one tab: their other tab stops ringing, and the agent's tab
+    // (which declined nothing) shows who took it.
     await popup(colleague, second).getByRole("button", { name: "Accept" }).click();
     await colleague.locator(".va-call-panel").waitFor();
+    await popup(late, second).waitFor({ state: "detached" });
     await poll(() => popup(agent, second).getAttribute("data-state")).toBe("answered");
     expect(await popup(agent, second).locator(".va-inc-outcome").textContent()).toBe("Answered Answered by Casey Colleague");
     await late.close();
+  });
+
+  it("an accepted call carries audio both ways between the desk and the customer's WhatsApp, and either side hangs up", async () => {
+    const page = await (await deskUser(USER)).open("/app/lead/CRM-LEAD-2026-00002");
+    const call = site.whatsappCalls.ring(conv.ann as string);
+    // As the connect webhook does: the room, and the WhatsApp leg answering the customer's offer.
+    const peer = await MetaPeer.create();
+    peers.push(peer);
+    expect((await sidecar.api("POST", "/api/rooms", { callId: call })).status).toBe(201);
+    const leg = await sidecar.api<{ sdp: string }>("POST", `/api/rooms/${call}/whatsapp/answer`,
+      { participantId: "whatsapp:16505550123", waCallId: "wacid.e2e-media", offer: peer.offer() });
+    expect(leg.status).toBe(201);
+    await peer.acceptAnswer(leg.body.sdp);
+    peer.startSending();
+
+    await popup(page, call).getByRole("button", { name: "Accept" }).click();
+    const panel = page.locator(".va-call-panel");
+    await poll(() => panel.getAttribute("data-status")).toBe("connected");
+    const heard = () => peer.received.filter((r) => r.payloadSize > 3).length;  // the agent's voice, not silence
+    const before = heard();
+    const grown = await growth(page, 3000);
+    expect(grown.packetsReceived, "the customer's audio at the desk").toBeGreaterThan(100);
+    expect(grown.packetsSent, "the desk's audio sent").toBeGreaterThan(100);
+    expect(heard() - before, "the desk's audio at the customer's WhatsApp").toBeGreaterThan(100);
+    await shot(page, "whatsapp-call-media-panel");
+
+    // The desk hangs up: the room ends, and the WhatsApp leg with it (nothing more toward the customer).
+    await panel.getByRole("button", { name: "Hang up" }).click();
+    await poll(() => panel.getAttribute("data-status")).toBe("ended");
+    expect(site.calls.find((c) => c.method === "calls.end_call")?.args).toEqual({ call, reason: "hangup" });
+    expect(site.whatsappCalls.state(call)?.state).toBe("ended");
+    await page.waitForTimeout(300);
+    const stopped = peer.received.length;
+    await page.waitForTimeout(1000);
+    expect(peer.received.length - stopped, "packets toward the customer after the hang-up").toBe(0);
   });
 
   it("the WhatsApp mode of the panel: no permission → Ask permission → granted (event) → Call on WhatsApp", async () => {

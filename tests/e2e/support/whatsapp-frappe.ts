@@ -167,6 +167,8 @@ export interface FakeWhatsAppCalls {
 export interface CallingOptions {
   /** How the desk joins a call's room (the test's sidecar): what start_whatsapp_call / accept_whatsapp_call answer. */
   joinAnswer(call: string, user: string): Promise<unknown>;
+  /** What voice_agent.api.calls.end_call does to the room (the desk hangs up; Graph's terminate is the server's). */
+  endRoom(call: string, reason: string): Promise<void>;
 }
 
 export interface SeedMessage {
@@ -1079,7 +1081,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       if (call.state !== "ringing" && call.agent !== user) throw new FrappeError(409, "CallTaken", `This call has ended (${call.state}).`, "Call over");
       call.agent = user;
       call.state = "connecting";
-      publishTo(call.rung.filter((u) => u !== user), "whatsapp_call_answered", "WhatsAppCallAnswered", { call: call.name, answered_by: user, answered_by_name: fullName(user) });
+      publishTo(call.rung, "whatsapp_call_answered", "WhatsAppCallAnswered", { call: call.name, answered_by: user, answered_by_name: fullName(user) });
       return calling!.joinAnswer(call.name, user);
     },
     async decline_whatsapp_call(args, user) {
@@ -1178,6 +1180,21 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       }
       processWebhook(body);
       return send(res, 200, "application/json", JSON.stringify({ message: { status: "accepted" } }));
+    }
+    if (path === "/api/method/voice_agent.api.calls.end_call" && calling) {
+      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
+      const args = await readArgs(req);
+      calls.push({ method: "calls.end_call", args, status: 200 });
+      const call = voiceCalls.get(String(args.call));
+      if (!call || call.agent !== userOf(req)) throw new FrappeError(403, "PermissionError", "Not permitted");
+      const reason = String(args.reason || "hangup");
+      if (call.state !== "ended") {
+        await calling.endRoom(call.name, reason);
+        endCall(call, "ended", reason);
+      }
+      const answer = { call: call.name, state: call.state, end_reason: call.end_reason };
+      frappeApi.check("frappe-api.schema.json", "EndCallAnswer", answer, "end_call");
+      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
     }
     if (path.startsWith(CALLS_METHOD) && calling) {
       if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
