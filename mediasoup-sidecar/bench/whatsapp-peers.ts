@@ -16,6 +16,7 @@ import type { types as ms } from 'mediasoup';
 import nodeDataChannel from 'node-datachannel';
 import type { PeerConnection, Track } from 'node-datachannel';
 import * as sdpTransform from 'sdp-transform';
+import { parseFar, type FarEnd } from '../test/support/meta-peer.ts';
 import { startGenerator, type Generator } from './media-load.ts';
 
 export const META_OPUS_FMTP = 'maxaveragebitrate=20000;maxplaybackrate=16000;minptime=20;sprop-maxcapturerate=16000;useinbandfec=1';
@@ -225,31 +226,6 @@ function metaSdp(peer: MetaPeer, setup: 'actpass' | 'active', mid: string): stri
 		`a=ssrc:${ssrc} cname:meta-${ssrc.toString(16)}`,
 		'',
 	].join('\r\n');
-}
-
-interface FarEnd {
-	mid: string;
-	setup: string;
-	ssrc: number;
-	opusPayloadType: number;
-	fingerprint: ms.DtlsFingerprint;
-}
-
-function parseFar(sdp: string): FarEnd {
-	const session = sdpTransform.parse(sdp);
-	const audio = session.media.find((m) => m.type === 'audio');
-	if (!audio) throw new Error('no audio line');
-	const fingerprint = audio.fingerprint ?? session.fingerprint;
-	const ssrc = audio.ssrcs?.[0]?.id;
-	const opus = audio.rtp.find((r) => r.codec.toLowerCase() === 'opus');
-	if (!fingerprint || ssrc === undefined || !opus) throw new Error('the SDP lacks a fingerprint, an SSRC or Opus');
-	return {
-		mid: String(audio.mid),
-		setup: audio.setup ?? session.setup ?? '',
-		ssrc: Number(ssrc),
-		opusPayloadType: opus.payload,
-		fingerprint: { algorithm: fingerprint.type.toLowerCase() as ms.FingerprintAlgorithm, value: fingerprint.hash.toUpperCase() },
-	};
 }
 
 // ---------------------------------------------------------------- bare role

@@ -256,7 +256,8 @@ export class MetaPeer {
 	}
 }
 
-interface FarEnd {
+/** What a Meta-like peer needs of the other side's SDP. */
+export interface FarEnd {
 	mid: string;
 	setup: string;
 	ssrc: number;
@@ -264,7 +265,7 @@ interface FarEnd {
 	fingerprint: ms.DtlsFingerprint;
 }
 
-function parseFar(sdp: string): FarEnd {
+export function parseFar(sdp: string): FarEnd {
 	const session = sdpTransform.parse(sdp);
 	const audio = session.media.find((m) => m.type === 'audio');
 	if (!audio) throw new Error('no audio line');
