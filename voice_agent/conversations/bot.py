@@ -97,11 +97,15 @@ def answer_kept() -> None:
         TURNS.handle_kept(answer_conversation)
 
 
-def expect_customer_message(accounts: list[str]) -> None:
-    """A webhook with customers' messages for these accounts was stored: a bot job starts beside its
-    processing (a new Lead, the conversation), not after it."""
-    if any(bot_profile_for(account) for account in accounts):
-        TURNS.expect()
+def answers_for(accounts: list[str]) -> bool:
+    """The bot answers the customers of one of these numbers."""
+    return any(bot_profile_for(account) for account in accounts)
+
+
+def expect_customer_message() -> None:
+    """A webhook with customers' messages the bot answers was stored: a bot job starts beside its
+    processing, not after it."""
+    TURNS.expect()
 
 
 def answer_conversation(conversation: str) -> None:

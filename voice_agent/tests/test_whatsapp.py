@@ -206,8 +206,9 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertEqual(frappe.db.count("Lead", {"mobile_no": f"+{self.customer}"}), 1)
         self.assertEqual(self.conversation().unread_count, 2)
 
-    def test_a_new_numbers_lead_is_made_once_its_message_is_committed(self):
-        # ERPNext takes about 0.2 s for a Lead and its Contact: the bot (queued by the commit) starts meanwhile.
+    def test_a_new_numbers_lead_is_made_once_its_message_is_committed_when_the_bot_answers(self):
+        # ERPNext takes about 0.2 s for a Lead and its Contact: the bot answers first. Without a bot the Lead
+        # comes in the message's transaction (test_a_message_from_an_unknown_number_creates_one_lead...).
         wamid = hooks.new_wamid()
         seen = []
         create_party = parties.create_party
@@ -216,7 +217,9 @@ class TestWhatsApp(VoiceAgentTestCase):
             seen.append(frappe.db.get_value("WhatsApp Message", {"wamid": wamid}, ["name", "party_name"]))
             return create_party(phone, profile_name)
 
-        with patch("voice_agent.conversations.parties.create_party", side_effect=create):
+        with patch("voice_agent.conversations.parties.create_party", side_effect=create), \
+                patch("voice_agent.conversations.bot.bot_profile_for", return_value="A profile"), \
+                patch("voice_agent.conversations.bot.on_customer_message"):
             self.inbound(hooks.text(self.customer, "Hello", wamid=wamid))
         self.assertEqual(len(seen), 1)
         self.assertIsNotNone(seen[0], "the message was stored before the Lead was made")
@@ -697,6 +700,32 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertEqual(frappe.db.get_value("WhatsApp Message", message["name"], ["status", "error_message"]),
                          ("Sent", None))
         self.assertEqual([m["payload"]["text"]["body"] for m in self.fake.sent_messages()], ["Right away"])
+
+    def test_the_web_process_handles_a_webhook_someone_waits_for_and_the_drain_the_rest(self):
+        def post(body: dict, bot_answers: bool) -> tuple[str, list, CallbackManager]:
+            raw = hooks.encode(body)
+            headers = {"X-Hub-Signature-256": hooks.sign(APP_SECRET, raw), "Content-Type": "application/json"}
+            with http_request(WEBHOOK, headers=headers, body=raw), patch("frappe.enqueue") as enqueue, \
+                    as_user("Guest"), patch.dict(frappe.flags, {"in_test": False}), \
+                    patch("voice_agent.conversations.bot.answers_for", return_value=bot_answers), \
+                    patch("voice_agent.conversations.bot.expect_customer_message"):
+                after = frappe.local.request.after_response = CallbackManager()
+                self.assertEqual(api.whatsapp_webhook()["status"], "accepted")
+            return [c.args[0] for c in enqueue.call_args_list], after
+
+        # No bot on this number: the drain job, which goes through many events a second.
+        jobs, after = post(self.batch(hooks.text(self.customer, "first")), bot_answers=False)
+        self.assertEqual((jobs, len(after._functions)), ([webhook.DRAIN], 0))
+        # The bot answers here: processed right after the answer, no job.
+        jobs, after = post(self.batch(hooks.text(self.customer, "second")), bot_answers=True)
+        self.assertEqual((jobs, len(after._functions)), ([], 1))
+        with patch("frappe.enqueue"):
+            after.run()
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "second", "account": self.account.name}), 1)
+        # Statuses: nobody waits for them.
+        jobs, after = post(hooks.statuses_webhook([hooks.status(hooks.new_wamid(), "delivered", self.customer)]),
+                           bot_answers=True)
+        self.assertEqual((jobs, len(after._functions)), ([webhook.DRAIN], 0))
 
     def test_a_send_outside_a_request_still_goes_through_the_queue(self):
         with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):

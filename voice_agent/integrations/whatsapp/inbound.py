@@ -29,7 +29,8 @@ def apply_message(account: str, change: p.MessagesChange, message: p.InboundMess
     contact = change.contact_for(wa_id=message.from_wa_id, user_id=message.from_user_id)
     conversation = conversation_for_customer(account, wa_id, user_id=message.from_user_id,
                                              profile_name=contact.profile_name if contact else None,
-                                             defer_new_party=True)
+                                             # the customer waits for the bot's answer, not for the Lead
+                                             defer_new_party=bool(bot.bot_profile_for(account)))
     received_at = _local(message.timestamp)
     values = {"doctype": MESSAGE, "conversation": conversation.name, "account": account, "direction": "Inbound",
               "status": "Received", "wamid": message.wamid, "received_at": received_at,

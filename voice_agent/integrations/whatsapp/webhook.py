@@ -3,10 +3,11 @@ X-Hub-Signature-256 over the raw body, stored raw in one INSERT and acknowledged
 — every entry, change, message and status of the batch. A failure keeps the event for the scheduler to
 retry; processed events are deleted after the retention period (personal data).
 
-Who processes a stored event: the web process that stored it, right after answering Meta (a customer is
-waiting for the bot's answer or a call rings: a job would start about half a second later, a fresh process
-importing Frappe, ERPNext and this app), while another web worker stays free for the desk; otherwise (a
-burst) a drain job. One job drains every stored event, rather than one job per delivery:
+Who processes a stored event: when someone waits for it (a customer for the bot's answer, a call ringing),
+the web process that stored it, right after answering Meta (a job would start about half a second later,
+a fresh process importing Frappe, ERPNext and this app), while another web worker stays free for the
+desk; otherwise (statuses, messages no bot answers, a burst) a drain job, which goes through many more
+events a second than web processes doing one each. One job drains every stored event, rather than one job per delivery:
 each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of work per message), so at
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
@@ -90,10 +91,13 @@ def receive() -> dict[str, str]:
     })
     if not stored:
         return {"status": "duplicate"}
-    if not _process_after_response(batch.dedupe_key):
+    bot_answers = any(change.field == p.MESSAGES_FIELD and change.value.get("messages") for change in batch.changes) \
+        and bot.answers_for(signers)
+    ringing = any(change.field == p.CALLS_FIELD for change in batch.changes)
+    if not ((bot_answers or ringing) and _process_after_response(batch.dedupe_key)):
         _enqueue(batch.dedupe_key)
-    if any(change.field == p.MESSAGES_FIELD and change.value.get("messages") for change in batch.changes):
-        bot.expect_customer_message(signers)
+    if bot_answers:
+        bot.expect_customer_message()
     return {"status": "accepted"}
 
 
