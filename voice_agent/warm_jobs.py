@@ -34,11 +34,9 @@ from rq.worker import Worker
 
 POLL_SEC = 1  # how often a waiting job looks whether other jobs wait for its worker
 GRACE_SEC = 2
-# How long a job may wait in a queue for a worker before a waiting job gives way: a send or a read receipt
-# (queue short) at once; scheduled and background work (default, long) a few seconds, in which the other
-# workers usually take it (every minute the scheduler queues several jobs at once).
-GIVE_WAY_AFTER_SEC = {"short": 1.0}
-GIVE_WAY_AFTER_SEC_OTHERS = 5.0
+# How long a job may wait in a queue for a worker before a waiting job gives way to it (one waiting job at a
+# time: the scheduler queues several jobs at once every minute, which the other workers usually take).
+GIVE_WAY_AFTER_SEC = 1.0
 STARTUP_SEC = 3  # a job queued by `expect` counts as waiting this long before it has started
 
 
@@ -205,8 +203,7 @@ def _others_queued() -> bool:
         if not first:
             continue
         enqueued_at = queue.connection.hget(queue.job_class.key_for(first[0]), "enqueued_at")
-        patience = GIVE_WAY_AFTER_SEC.get(name, GIVE_WAY_AFTER_SEC_OTHERS)
-        if enqueued_at is None or time.time() - _timestamp(enqueued_at) > patience:
+        if enqueued_at is None or time.time() - _timestamp(enqueued_at) > GIVE_WAY_AFTER_SEC:
             return True
     return False
 
