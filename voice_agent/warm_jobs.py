@@ -6,15 +6,16 @@ code before doing anything: 0.3–0.6 s on this machine (docs/benchmarks.md, Wha
 expects the bot's answer within two seconds, 0.7 s of which is the model. So a bot job, once its turn is
 done, waits up to `idle_sec` for the next conversation to answer, and `submit` hands an item to such a
 waiting job (a Redis list) instead of queueing a new one, or queues a new job when every waiting job
-already has an item coming (a waiting job is taken off the waiting set by the submit that counts on it).
-The last waiting job, taking an item, has a new job start to wait in its place while two workers are
-free: that job's cold start happens beside the item's work instead of in front of the next item.
+already has an item coming (a waiting job is taken off the waiting set by the submit that counts on it),
+or, within `kept_here`, keeps it for the current process. The last waiting job, taking an item, has a
+new job start to wait in its place while two workers are free: that job's cold start happens beside the
+item's work instead of in front of the next item.
 
 It never costs other work its worker: one worker always stays free of waiting jobs (after a busy moment
-the jobs beyond that end), a waiting job leaves as soon as another job has waited in a queue for a while
-(one at a time: the others stay warm), and after `life_sec` in all (well inside the queue's timeout). An item is never lost between a leaving job and a
-submit: a job that finds it was taken off the waiting set waits for the item that is coming, and a
-leaving job takes what is left on the list. A job killed while it waits counts as waiting for
+the jobs beyond that end), a waiting job leaves as soon as another job has waited a second in a queue
+(one at a time: the others stay warm), and after `life_sec` in all (well inside the queue's timeout).
+An item is never lost between a leaving job and a submit: a job that finds it was taken off the waiting
+set waits for the item that is coming, and a leaving job takes what is left on the list. A job killed while it waits counts as waiting for
 `POLL_SEC` + `GRACE_SEC` at most; what was handed to it in that moment is on the list for the next job
 (and for the app's periodic sweep, see conversations.bot).
 """
