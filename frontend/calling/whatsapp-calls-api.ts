@@ -2,20 +2,11 @@
 // typed from contracts/frappe-api.d.ts. Through the desk's frappe.call, silently (the popup and the
 // panel show the server's sentence themselves), and without frappe-js-sdk: the incoming-call popup
 // that uses it loads on every desk page.
-import type {
-  CallLimit,
-  CallPermission,
-  DeclineAnswer,
-  IncomingWhatsAppCall,
-  IncomingWhatsAppCalls,
-  JoinAnswer,
-  PermissionRequestAnswer,
-  WhatsAppCallAnswered,
-  WhatsAppCallEnded,
-} from "../../contracts/frappe-api";
+import type { CallPermission, DeclineAnswer, IncomingWhatsAppCalls, JoinAnswer, PermissionRequestAnswer } from "../../contracts/frappe-api";
 import type { MethodCaller } from "../shared/frappe-call";
 import { deskCaller } from "../shared/desk-call";
 
+// The contract's shapes the popup and the panel use, from one place.
 export type {
   CallLimit,
   CallPermission,
@@ -26,7 +17,7 @@ export type {
   PermissionRequestAnswer,
   WhatsAppCallAnswered,
   WhatsAppCallEnded,
-};
+} from "../../contracts/frappe-api";
 
 export const WHATSAPP_CALLS_MODULE = "voice_agent.api.whatsapp_calls.";
 

@@ -1070,6 +1070,48 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     return c;
   }
 
+  type Endpoint = (args: Record<string, unknown>, user: string) => Promise<unknown>;
+
+  function requirePost(req: IncomingMessage): void {
+    if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
+    if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
+  }
+
+  /** A whitelisted method as Frappe runs it: POST with the CSRF token, recorded, its answer checked against the contract. */
+  async function dispatch(req: IncomingMessage, res: ServerResponse, method: string, endpoint: Endpoint | undefined, check: (answer: unknown) => void): Promise<void> {
+    requirePost(req);
+    if (!endpoint) throw new FrappeError(404, "DoesNotExistError", `Failed to get method for command ${method.replace(/^whatsapp_calls\./, "")}`);
+    const args = await readArgs(req);
+    const call: RecordedCall = { method, args, status: 200 };
+    calls.push(call);
+    let answer: unknown;
+    try {
+      answer = await endpoint(args, userOf(req));
+    } catch (error) {
+      call.status = error instanceof FrappeError ? error.status : 500;
+      throw error;
+    }
+    try {
+      check(answer);
+    } catch (error) {
+      contractErrors.push((error as Error).message);
+      throw new FrappeError(500, "ContractError", (error as Error).message);
+    }
+    return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+  }
+
+  /** voice_agent.api.calls.end_call for a WhatsApp call: the desk hangs up. */
+  const endCallEndpoint: Endpoint = async (args, user) => {
+    const call = voiceCalls.get(String(args.call));
+    if (!call || call.agent !== user) throw new FrappeError(403, "PermissionError", "Not permitted");
+    const reason = String(args.reason || "hangup");
+    if (call.state !== "ended") {
+      await calling!.endRoom(call.name, reason);
+      endCall(call, "ended", reason);
+    }
+    return { call: call.name, state: call.state, end_reason: call.end_reason };
+  };
+
   const callEndpoints: Record<string, (args: Record<string, unknown>, user: string) => Promise<unknown>> = {
     async get_incoming_whatsapp_calls(_args, user) {
       const ringing = [...voiceCalls.values()].filter((c) => c.direction === "Inbound" && c.state === "ringing" && !c.agent && c.rung.includes(user) && !c.declined.includes(user));
@@ -1182,68 +1224,19 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       return send(res, 200, "application/json", JSON.stringify({ message: { status: "accepted" } }));
     }
     if (path === "/api/method/voice_agent.api.calls.end_call" && calling) {
-      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
-      const args = await readArgs(req);
-      calls.push({ method: "calls.end_call", args, status: 200 });
-      const call = voiceCalls.get(String(args.call));
-      if (!call || call.agent !== userOf(req)) throw new FrappeError(403, "PermissionError", "Not permitted");
-      const reason = String(args.reason || "hangup");
-      if (call.state !== "ended") {
-        await calling.endRoom(call.name, reason);
-        endCall(call, "ended", reason);
-      }
-      const answer = { call: call.name, state: call.state, end_reason: call.end_reason };
-      frappeApi.check("frappe-api.schema.json", "EndCallAnswer", answer, "end_call");
-      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+      return dispatch(req, res, "calls.end_call", endCallEndpoint, (answer) => frappeApi.check("frappe-api.schema.json", "EndCallAnswer", answer, "end_call"));
     }
     if (path.startsWith(CALLS_METHOD) && calling) {
-      if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
-      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
       const name = path.slice(CALLS_METHOD.length);
-      const endpoint = callEndpoints[name];
-      if (!endpoint) throw new FrappeError(404, "DoesNotExistError", `Failed to get method for command ${name}`);
-      const args = await readArgs(req);
-      const call: RecordedCall = { method: `whatsapp_calls.${name}`, args, status: 200 };
-      calls.push(call);
-      let answer: unknown;
-      try {
-        answer = await endpoint(args, userOf(req));
-      } catch (error) {
-        call.status = error instanceof FrappeError ? error.status : 500;
-        throw error;
-      }
-      try {
-        frappeApi.check("frappe-api.schema.json", CALL_ANSWERS[name] as string, answer, name);
-      } catch (error) {
-        contractErrors.push((error as Error).message);
-        throw new FrappeError(500, "ContractError", (error as Error).message);
-      }
-      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+      return dispatch(req, res, `whatsapp_calls.${name}`, callEndpoints[name], (answer) => frappeApi.check("frappe-api.schema.json", CALL_ANSWERS[name] as string, answer, name));
     }
-    if (path.startsWith(METHOD) || path === "/api/method/upload_file") {
-      if (req.method !== "POST") throw new FrappeError(405, "ValidationError", "POST only");
-      if (req.headers["x-frappe-csrf-token"] !== CSRF_TOKEN) throw new FrappeError(400, "CSRFTokenError", "Invalid Request");
-      if (path === "/api/method/upload_file") return uploadFile(req, res);
+    if (path === "/api/method/upload_file") {
+      requirePost(req);
+      return uploadFile(req, res);
+    }
+    if (path.startsWith(METHOD)) {
       const name = path.slice(METHOD.length);
-      const endpoint = endpoints[name];
-      if (!endpoint) throw new FrappeError(404, "DoesNotExistError", `Failed to get method for command ${name}`);
-      const args = await readArgs(req);
-      const call: RecordedCall = { method: name, args, status: 200 };
-      calls.push(call);
-      let answer: unknown;
-      try {
-        answer = await endpoint(args, userOf(req));
-      } catch (error) {
-        call.status = error instanceof FrappeError ? error.status : 500;
-        throw error;
-      }
-      try {
-        contract.answer(name, answer);
-      } catch (error) {
-        contractErrors.push((error as Error).message);
-        throw new FrappeError(500, "ContractError", (error as Error).message);
-      }
-      return send(res, 200, "application/json", JSON.stringify({ message: answer }));
+      return dispatch(req, res, name, endpoints[name], (answer) => contract.answer(name, answer));
     }
     if (path.startsWith("/private/files/")) {
       const f = files.get(path);
