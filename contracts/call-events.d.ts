@@ -43,6 +43,15 @@ export interface CallEventPayloads {
     bitrateKbps: number;
     /** true on the summary sent when the call ends. */
     final: boolean;
+    /** The same running means per participant (both directions of their leg), by participant id: every participant that had a sample in the call so far, including those who left. Absent from a sidecar older than this field. */
+    participants?: Record<string, {
+      role: Role;
+      samples: number;
+      packetLossPct: number;
+      jitterMs: number;
+      rttMs: number | null;
+      bitrateKbps: number;
+    }>;
   };
 }
 

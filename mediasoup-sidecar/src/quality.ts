@@ -75,31 +75,17 @@ export async function sampleLeg(leg: Leg, counters?: QualityCounters, commit = c
 	return samples;
 }
 
-/**
- * The call's quality for Frappe: running means over every sample of the call
- * (all legs, both directions), RTT over the samples that had one. The room
- * reports it now and then instead of every sample.
- */
-export class QualitySummary {
-	#samples = 0;
-	#reportedSamples = 0;
+/** Running means of quality samples; RTT over the samples that had one. */
+class Means {
+	samples = 0;
 	#lossSum = 0;
 	#jitterSum = 0;
 	#bitrateSum = 0;
 	#rttSum = 0;
 	#rttSamples = 0;
 
-	get samples(): number {
-		return this.#samples;
-	}
-
-	/** Samples were added since the last take(). */
-	get hasUnreportedSamples(): boolean {
-		return this.#samples > this.#reportedSamples;
-	}
-
 	add(sample: QualitySample): void {
-		this.#samples++;
+		this.samples++;
 		this.#lossSum += sample.packetLossPct;
 		this.#jitterSum += sample.jitterMs;
 		this.#bitrateSum += sample.bitrateKbps;
@@ -109,18 +95,54 @@ export class QualitySummary {
 		}
 	}
 
-	/** The summary to report now; only meaningful once there is a sample (the contract wants samples >= 1). */
-	take(final: boolean): QualitySummaryPayload {
-		this.#reportedSamples = this.#samples;
-		const mean = (sum: number) => round(sum / this.#samples);
+	figures(): Pick<QualitySummaryPayload, 'samples' | 'packetLossPct' | 'jitterMs' | 'rttMs' | 'bitrateKbps'> {
+		const mean = (sum: number) => round(sum / this.samples);
 		return {
-			samples: this.#samples,
+			samples: this.samples,
 			packetLossPct: Math.min(100, mean(this.#lossSum)),
 			jitterMs: mean(this.#jitterSum),
 			rttMs: this.#rttSamples > 0 ? round(this.#rttSum / this.#rttSamples) : null,
 			bitrateKbps: mean(this.#bitrateSum),
-			final,
 		};
+	}
+}
+
+/**
+ * The call's quality for Frappe: running means over every sample of the call
+ * (all legs, both directions), and the same per participant (both directions
+ * of their leg), kept for the whole call so a participant who left keeps their
+ * figures. The room reports it now and then instead of every sample.
+ */
+export class QualitySummary {
+	readonly #call = new Means();
+	readonly #participants = new Map<string, { role: QualitySample['role']; means: Means }>();
+	#reportedSamples = 0;
+
+	get samples(): number {
+		return this.#call.samples;
+	}
+
+	/** Samples were added since the last take(). */
+	get hasUnreportedSamples(): boolean {
+		return this.#call.samples > this.#reportedSamples;
+	}
+
+	add(sample: QualitySample): void {
+		this.#call.add(sample);
+		let participant = this.#participants.get(sample.participantId);
+		if (!participant) {
+			participant = { role: sample.role, means: new Means() };
+			this.#participants.set(sample.participantId, participant);
+		}
+		participant.means.add(sample);
+	}
+
+	/** The summary to report now; only meaningful once there is a sample (the contract wants samples >= 1). */
+	take(final: boolean): QualitySummaryPayload {
+		this.#reportedSamples = this.#call.samples;
+		const participants: NonNullable<QualitySummaryPayload['participants']> = {};
+		for (const [id, { role, means }] of this.#participants) participants[id] = { role, ...means.figures() };
+		return { ...this.#call.figures(), final, participants };
 	}
 }
 

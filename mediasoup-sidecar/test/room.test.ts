@@ -116,8 +116,15 @@ describe('room lifecycle', () => {
 		const summaries = reported.filter((e) => e.type === 'quality.summary');
 		expect(summaries).toHaveLength(1);
 		// Over every sample taken (no RTP flows between Node peers: the figures are zeros, RTT unknown).
-		expect(summaries[0]!.payload).toEqual({ samples: expect.any(Number), packetLossPct: 0, jitterMs: 0, rttMs: null, bitrateKbps: 0, final: true });
+		// And per participant, over both directions of their leg.
+		const zeros = { packetLossPct: 0, jitterMs: 0, rttMs: null, bitrateKbps: 0 };
 		const samples = summaries[0]!.payload.samples as number;
+		expect(summaries[0]!.payload).toEqual({
+			samples,
+			...zeros,
+			final: true,
+			participants: { 'agent-q': { role: 'agent', samples: samples / 2, ...zeros }, 'cust-q': { role: 'customer', samples: samples / 2, ...zeros } },
+		});
 		expect(samples).toBeGreaterThanOrEqual(8);
 		expect(samples % 4).toBe(0);
 		// Frappe has the final figures when the end arrives.

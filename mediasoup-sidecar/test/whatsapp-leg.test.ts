@@ -384,5 +384,14 @@ describe('WhatsApp leg', () => {
 		expect(outbound!.packets).toBeGreaterThan(100);
 		expect(inbound!.packets).toBeGreaterThan(0);
 		expect(httpDefValidator('QualitySample')(outbound)).toBe(true);
+
+		// Frappe gets the leg's own figures in the call's quality summary, RTT from Meta's receiver reports.
+		await waitFor(() => a.leg.lastQuality.some((s) => s.direction === 'outbound' && s.rttMs !== null), 3000, 'a room sample with the RTT');
+		sidecar.endCall(callId, 'ended_by_frappe');
+		const summary = sink.events.find((e) => e.callId === callId && e.type === 'quality.summary')?.payload;
+		const leg = (summary?.participants as Record<string, { role: string; samples: number; rttMs: number | null }> | undefined)?.['wa-q'];
+		expect(leg).toMatchObject({ role: 'whatsapp', samples: summary?.samples });
+		expect(leg!.rttMs).toBeGreaterThanOrEqual(0);
+		expect(leg!.rttMs).toBeLessThan(900);
 	});
 });

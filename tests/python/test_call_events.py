@@ -45,6 +45,44 @@ def test_rtt_may_be_null():
     assert validate_batch(batch)
 
 
+PER_PARTICIPANT = {
+    "agent@example.com": {"role": "agent", "samples": 6, "packetLossPct": 0.1, "jitterMs": 2.0, "rttMs": 30.0,
+                          "bitrateKbps": 32.0},
+    "wa-15550100": {"role": "whatsapp", "samples": 6, "packetLossPct": 0.9, "jitterMs": 4.4, "rttMs": None,
+                    "bitrateKbps": 31.0},
+}
+
+
+def test_a_summary_may_carry_per_participant_figures_and_need_not():
+    assert validate_batch({"events": [event("quality.summary", {**QUALITY, "participants": PER_PARTICIPANT})]})
+    assert validate_batch({"events": [event("quality.summary", {**QUALITY, "participants": {}})]})
+    assert validate_batch({"events": [event("quality.summary", QUALITY)]})  # a sidecar before them
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"role": "robot"},
+        {"samples": 0},
+        {"packetLossPct": 101},
+        {"jitterMs": -1},
+        {"rttMs": "fast"},
+        {"extra": 1},
+    ],
+)
+def test_bad_per_participant_figures_are_refused(change):
+    participants = {**PER_PARTICIPANT, "wa-15550100": {**PER_PARTICIPANT["wa-15550100"], **change}}
+    with pytest.raises(InvalidEventBatch):
+        validate_batch({"events": [event("quality.summary", {**QUALITY, "participants": participants})]})
+
+
+def test_per_participant_figures_need_every_field_and_a_valid_participant_id():
+    figures = {k: v for k, v in PER_PARTICIPANT["wa-15550100"].items() if k != "rttMs"}
+    for participants in ({"wa-1": figures}, {"../etc": PER_PARTICIPANT["wa-15550100"]}):
+        with pytest.raises(InvalidEventBatch):
+            validate_batch({"events": [event("quality.summary", {**QUALITY, "participants": participants})]})
+
+
 def test_per_sample_reports_are_no_longer_accepted():
     """Quality reaches Frappe as per-call summaries; the browsers get the samples over socket.io."""
     sample = {"participantId": "a@example.com", "role": "agent", "direction": "inbound", "packetLossPct": 0,

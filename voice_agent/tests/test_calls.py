@@ -22,6 +22,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from voice_agent.api import calls
 from voice_agent.calling import tokens
+from voice_agent.calling.metrics import mos_score, quality_label
 from voice_agent.integrations.sidecar import reconcile
 from voice_agent.patches.v0_2 import end_talk_time_when_the_last_party_left
 from voice_agent.site_time import from_iso
@@ -196,9 +197,9 @@ def _state(call: str, sequence: int, src: str, dst: str, at: datetime, reason: s
 
 
 def _quality(call: str, sequence: int, at: datetime, samples: int, loss: float, jitter: float, rtt: float | None,
-             final: bool = False) -> dict:
+             final: bool = False, participants: dict | None = None) -> dict:
     payload = {"samples": samples, "packetLossPct": loss, "jitterMs": jitter, "rttMs": rtt, "bitrateKbps": 32.0,
-               "final": final}
+               "final": final, **({"participants": participants} if participants is not None else {})}
     return _event(call, sequence, "quality.summary", payload, at)
 
 
@@ -541,6 +542,51 @@ class TestCalls(VoiceAgentTestCase):
         # a batch mixing new and already-stored events stores only the new ones
         more = _quality(call, 7, datetime.now(timezone.utc), 3, 0.0, 1.0, 20.0)
         self.assertEqual(self.report([events[0], more]), {"accepted": 1, "duplicates": 1})
+
+    def test_a_quality_summary_fills_each_participants_row_and_one_without_them_still_applies(self):
+        """Each participant's figures (the WhatsApp leg's among them) land on their row with a MOS and label;
+        a summary from a sidecar before per-participant figures still moves the call's own."""
+        call = self.start_call()["call"]
+        t0 = datetime.now(timezone.utc)
+        wa_leg = "wa-15550100"
+        figures = {
+            AGENT: {"role": "agent", "samples": 4, "packetLossPct": 0.0, "jitterMs": 2.0, "rttMs": 20.0,
+                    "bitrateKbps": 32.0},
+            wa_leg: {"role": "whatsapp", "samples": 4, "packetLossPct": 8.0, "jitterMs": 30.0, "rttMs": 180.0,
+                     "bitrateKbps": 28.0},
+            # Sampled while in the call, no joined event applied yet: the summary still gives them a row.
+            "INV-late": {"role": "customer", "samples": 2, "packetLossPct": 1.0, "jitterMs": 3.0, "rttMs": None,
+                         "bitrateKbps": 30.0},
+        }
+        self.report([
+            _event(call, 1, "participant.joined", {"participantId": AGENT, "role": "agent"}, t0),
+            _event(call, 2, "participant.joined", {"participantId": wa_leg, "role": "whatsapp"}, t0),
+            _quality(call, 3, t0, 10, 2.0, 15.0, 100.0, participants=figures),
+        ])
+        doc = frappe.get_doc("Voice Call", call)
+        rows = {r.participant_id: r for r in doc.participants}
+        self.assertEqual(set(rows), {AGENT, wa_leg, "INV-late"})
+        for participant_id, expected in figures.items():
+            row = rows[participant_id]
+            mos = mos_score(expected["packetLossPct"], expected["jitterMs"], expected["rttMs"])
+            self.assertEqual(
+                (row.role, row.quality_samples, row.avg_packet_loss, row.avg_jitter_ms, row.avg_rtt_ms,
+                 row.avg_bitrate_kbps, row.mos, row.quality_label),
+                (expected["role"], expected["samples"], expected["packetLossPct"], expected["jitterMs"],
+                 expected["rttMs"] or 0, expected["bitrateKbps"], mos, quality_label(mos)),
+                participant_id,
+            )
+        self.assertEqual((rows[AGENT].quality_label, rows[wa_leg].quality_label), ("Excellent", "Poor"))
+        self.assertTrue(rows[AGENT].joined_at and not rows["INV-late"].joined_at)
+        self.assertEqual((doc.quality_samples, doc.avg_rtt_ms), (10, 100.0))
+
+        # A sidecar of the version before per-participant figures: the call's figures move, the rows keep theirs.
+        self.report([_quality(call, 4, t0, 14, 1.0, 5.0, 50.0, final=True)])
+        doc = frappe.get_doc("Voice Call", call)
+        self.assertEqual((doc.quality_samples, doc.avg_packet_loss, doc.avg_rtt_ms), (14, 1.0, 50.0))
+        self.assertEqual(doc.quality_label, quality_label(mos_score(1.0, 5.0, 50.0)))
+        rows = {r.participant_id: r for r in doc.participants}
+        self.assertEqual((rows[wa_leg].quality_samples, rows[wa_leg].avg_rtt_ms), (4, 180.0))
 
     def test_stale_and_refused_transitions_are_recorded_but_do_not_move_the_state(self):
         call = self.start_call()["call"]

@@ -188,14 +188,11 @@ class VoiceCall(Document):
             self.ended_by = (payload.get("endedBy") or {}).get("role") or ""
 
     def _apply_quality_summary(self, summary: dict[str, Any]) -> None:
-        # Cumulative over the whole call: the latest summary replaces the previous one.
-        self.quality_samples = summary["samples"]
-        self.avg_packet_loss = summary["packetLossPct"]
-        self.avg_jitter_ms = summary["jitterMs"]
-        self.avg_rtt_ms = summary.get("rttMs") or 0
-        self.avg_bitrate_kbps = summary["bitrateKbps"]
-        self.mos = mos_score(summary["packetLossPct"], summary["jitterMs"], summary.get("rttMs"))
-        self.quality_label = quality_label(self.mos)
+        # Cumulative over the whole call: the latest summary replaces the previous one. A sidecar older
+        # than the per-participant figures sends none, and the rows keep what they had.
+        _set_quality(self, summary)
+        for participant_id, figures in (summary.get("participants") or {}).items():
+            _set_quality(self._participant(participant_id, figures["role"]), figures)
 
     def _participant(self, participant_id: str, role: str) -> Any:
         for row in self.participants:
@@ -223,6 +220,17 @@ class VoiceCall(Document):
             everyone_left=everyone_left,
         )
         self.ring_duration, self.talk_duration, self.total_duration = result.ring, result.talk, result.total
+
+
+def _set_quality(target: Document, figures: dict[str, Any]) -> None:
+    """The quality fields the Voice Call and its participant rows share, from a summary's figures."""
+    target.quality_samples = figures["samples"]
+    target.avg_packet_loss = figures["packetLossPct"]
+    target.avg_jitter_ms = figures["jitterMs"]
+    target.avg_rtt_ms = figures.get("rttMs") or 0
+    target.avg_bitrate_kbps = figures["bitrateKbps"]
+    target.mos = mos_score(figures["packetLossPct"], figures["jitterMs"], figures.get("rttMs"))
+    target.quality_label = quality_label(target.mos)
 
 
 def history_row(
