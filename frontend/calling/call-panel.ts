@@ -151,8 +151,9 @@ export class CallPanel {
     else if (update.state === "failed") cause = { kind: "failed", reason };
     else if (update.state === "ended") cause = { kind: "remote_ended", reason };
     else return;
-    this.session.close();
-    this.#showEnded(cause);
+    // Through the session, so that its status is "ended" too: a panel whose session still says
+    // "connected" is taken for a live call, and the next call's panel would not open.
+    this.session.endWith(cause);
   }
 
   close(): void {

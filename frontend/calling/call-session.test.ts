@@ -285,6 +285,19 @@ describe("CallSession", () => {
     expect(muted).toEqual([true, false]);
   });
 
+  it("ended by Frappe's word, the session is ended with that cause and releases everything", async () => {
+    const { session, socket, transports, track, statuses } = setup();
+    await session.start();
+    session.endWith({ kind: "remote_ended", reason: "remote_hangup" });
+    expect(session.status).toBe("ended");
+    expect(statuses.at(-1)).toEqual(["ended", { kind: "remote_ended", reason: "remote_hangup" }]);
+    expect(socket.disconnects).toBe(1);
+    expect(transports.every((t) => t.closed)).toBe(true);
+    expect(track.stop).toHaveBeenCalledTimes(1);
+    session.endWith({ kind: "missed" });
+    expect(session.endCause).toEqual({ kind: "remote_ended", reason: "remote_hangup" });
+  });
+
   it("close is idempotent and releases everything; a request whose ack never comes is abandoned", async () => {
     const { session, socket, transports, track } = setup();
     await session.start();

@@ -523,6 +523,14 @@ export class CallSession {
     this.#end({ kind: "hangup" });
   }
 
+  /**
+   * The call is over by another word than the call server's (Frappe's voice_call_update): the
+   * session ends with that cause, as when the call server says so, so its status is "ended".
+   */
+  endWith(cause: CallEndCause): void {
+    this.#end(cause);
+  }
+
   /** Releases everything; safe to call any number of times. */
   close(): void {
     if (this.#closed) return;
