@@ -141,6 +141,9 @@ class FakeSidecar:
     def routes(self) -> list[str]:
         return [r["route"] for r in self.requests]
 
+    def end_reasons(self) -> list[str | None]:
+        return [r["body"].get("reason") for r in self.requests if r["route"] == "endCall"]
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -449,6 +452,7 @@ class TestWhatsAppCalls(WhatsAppCallsBase, VoiceAgentTestCase):
         self.settle(call.name)
         self.assertEqual([(c["action"], c["call_id"]) for c in self.graph_calls()][-1], ("reject", wacid))
         self.assertEqual(self.sidecar.routes()[-1], "endCall")
+        self.assertEqual(self.sidecar.end_reasons()[-1], "rejected")
         # The number found the Contact ERPNext made for the Lead: the Lead's owner follows it up.
         todo = frappe.get_all("ToDo", filters={"description": ("like", f"%{call.name}%")},
                               fields=["allocated_to", "description", "reference_type", "reference_name"])
@@ -481,6 +485,32 @@ class TestWhatsAppCalls(WhatsAppCallsBase, VoiceAgentTestCase):
         # No Lead owner set: the conversation's assignee (the number's default owner) follows it up.
         self.assertEqual(frappe.get_all("ToDo", filters={"description": ("like", f"%{call}%")}, pluck="allocated_to"),
                          [MANAGER])
+
+    def test_a_settle_job_that_deadlocks_with_the_sidecars_reports_is_tried_again(self):
+        wacid, _ = self.incoming()
+        call = self.call_of(wacid).name
+        with as_user(AGENT), self.capture():
+            api.decline_whatsapp_call(call)
+        with as_user(OTHER), self.capture():
+            api.decline_whatsapp_call(call)
+        with as_user(MANAGER), self.capture():
+            api.decline_whatsapp_call(call)
+        frappe.db.commit()  # as each request did: the job's rollback goes back to here
+        real, attempts = calls._settle, []
+
+        def deadlocking(name: str) -> None:
+            attempts.append(name)
+            if len(attempts) == 1:
+                frappe.get_doc("Voice Call", name, for_update=True)
+                raise frappe.QueryDeadlockError("Deadlock found when trying to get lock; try restarting transaction")
+            real(name)
+
+        with patch.object(calls, "_settle", side_effect=deadlocking):
+            self.settle(call)
+        self.assertEqual(attempts, [call, call])
+        self.assertEqual([c["action"] for c in self.graph_calls("reject")], ["reject"])
+        self.assertTrue(frappe.db.get_value("Voice Call", call, "whatsapp_closed"))
+        self.assertEqual(frappe.db.count("ToDo", {"description": ("like", f"%{call}%")}), 1)
 
     def test_outside_call_hours_the_call_is_rejected_with_a_message(self):
         other_day = (now_datetime() + timedelta(days=1)).strftime("%A")
@@ -550,6 +580,9 @@ class TestWhatsAppCalls(WhatsAppCallsBase, VoiceAgentTestCase):
         self.assertEqual((doc.state, doc.end_reason, doc.ended_by), ("ended", "remote_hangup", "whatsapp"))
         self.assertEqual((doc.whatsapp_status, doc.whatsapp_duration), ("COMPLETED", 42))
         self.assertEqual((get_datetime(doc.whatsapp_end_time) - get_datetime(doc.whatsapp_start_time)).seconds, 42)
+        # The room ends with the call's reason: a desk that hears it from the call server first reads the same.
+        self.settle(call)
+        self.assertEqual(self.sidecar.end_reasons()[-1], "remote_hangup")
         update = [m for m, _u in self.events("voice_call_update") if m["event"] == "whatsapp.terminated"]
         self.assertMatchesContract("VoiceCallUpdate", update[-1])
         self.assertEqual((update[-1]["channel"], update[-1]["direction"]), ("WhatsApp", "Inbound"))
@@ -594,6 +627,7 @@ class TestWhatsAppCalls(WhatsAppCallsBase, VoiceAgentTestCase):
         self.assertEqual((ended["state"], ended["end_reason"]), ("ended", "hangup"))
         self.assertEqual(self.graph_calls()[-1]["action"], "terminate")
         self.assertEqual(self.sidecar.routes()[-1], "endCall")
+        self.assertEqual(self.sidecar.end_reasons()[-1], "ended_by_frappe")  # before the end is recorded
         self.assertTrue(frappe.db.get_value("Voice Call", call, "whatsapp_closed"))
 
     # --- outbound (flow B) ----------------------------------------------------------------------

@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +63,7 @@ PERMISSION_EVENT = "whatsapp_call_permission"
 LAST_MESSAGES = 5
 GRAPH_TIMEOUT_SEC = 5.0
 SETTLE = "voice_agent.integrations.whatsapp.calls.settle"
+SETTLE_ATTEMPTS = 4
 
 
 class CallTaken(frappe.ValidationError):
@@ -375,7 +378,22 @@ def end_from_desk(call: Any, reason: str) -> str:
 
 def settle(call: str) -> None:
     """Job, queued whenever a WhatsApp call reaches a terminal state: Meta told unless it knows, the room
-    ended, a missed customer call followed up. Idempotent."""
+    ended, a missed customer call followed up. Idempotent. The sidecar's last reports of the call (its
+    participants leaving, the quality summary) are saved at the same moment: a deadlock with them is tried
+    again, as the database undid the whole attempt (seen on a real site: the job failed and the call was
+    never settled)."""
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            _settle(call)
+            return
+        except (frappe.QueryDeadlockError, frappe.QueryTimeoutError):
+            frappe.db.rollback()
+            if attempt == SETTLE_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+
+
+def _settle(call: str) -> None:
     doc = frappe.get_doc(CALL, call, for_update=True)
     if doc.channel != CHANNEL or not states.is_terminal(doc.state):
         return
@@ -410,8 +428,12 @@ def _tell_meta(call: Any) -> str:
 def _end_room(call: Any) -> str:
     if not call.sidecar_room:
         return ""
+    # The call's own reason (the customer hung up, declined, WhatsApp's error): the desk may hear of the end
+    # from the call server before Frappe's realtime event, and must then read the same reason.
+    reason = call.end_reason if states.is_terminal(call.state) and call.end_reason in states.end_reasons() \
+        else "ended_by_frappe"
     try:
-        sidecar_client(frappe.get_cached_doc(SETTINGS)).end_call(call.sidecar_room, "ended_by_frappe")
+        sidecar_client(frappe.get_cached_doc(SETTINGS)).end_call(call.sidecar_room, reason)
     except SidecarError as exc:
         if exc.code != "room_not_found":
             return _("the call server answered: {0}").format(exc)
