@@ -17,6 +17,8 @@ export const SIDECAR_SECRET = "e2e-call-panel-secret-0123456789";
 
 export interface RunningSidecar {
   url: string;
+  /** What it printed so far (JSON log lines). */
+  output(): string;
   stop(): Promise<number | null>;
   api<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
@@ -61,8 +63,10 @@ export async function startSidecar(env: Record<string, string> = {}): Promise<Ru
       reject(new Error(`sidecar exited with ${code}:\n${log}`));
     });
   });
+  const secret = env.SIDECAR_SECRET ?? SIDECAR_SECRET;
   return {
     url,
+    output: () => log,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
@@ -74,7 +78,7 @@ export async function startSidecar(env: Record<string, string> = {}): Promise<Ru
     async api<T>(method: "GET" | "POST", path: string, body?: unknown) {
       const res = await fetch(`${url}${path}`, {
         method,
-        headers: { Authorization: `Bearer ${SIDECAR_SECRET}`, "Content-Type": "application/json" },
+        headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();

@@ -159,14 +159,23 @@ export interface FakeWhatsAppCalls {
   ring(conversation: string, opts?: { ringSeconds?: number }): string;
   /** The call ends (ring timeout, the customer hung up): whatsapp_call_ended to those it rang. */
   end(call: string, state: "missed" | "ended", endReason: "no_answer" | "remote_hangup"): void;
+  /**
+   * Meta's terminate of a call the desk answered (the customer hung up), as calls._terminated and the
+   * settle job handle it: the Voice Call ends (remote_hangup, voice_call_update to its agent), then the
+   * room is ended from Frappe (ended_by_frappe).
+   */
+  terminate(call: string): Promise<void>;
   /** The customer answers the permission request (the call_permission_reply webhook). */
   answerPermission(conversation: string, accepted: boolean): void;
   state(call: string): { state: string; agent: string | null; declined: string[] } | undefined;
 }
 
 export interface CallingOptions {
-  /** How the desk joins a call's room (the test's sidecar): what start_whatsapp_call / accept_whatsapp_call answer. */
-  joinAnswer(call: string, user: string): Promise<unknown>;
+  /**
+   * How the desk joins a call's room (the test's sidecar): what start_whatsapp_call / accept_whatsapp_call
+   * answer, and join_as_supervisor with `supervisor`.
+   */
+  joinAnswer(call: string, user: string, supervisor?: { listenOnly: boolean }): Promise<unknown>;
   /** What voice_agent.api.calls.end_call does to the room (the desk hangs up; Graph's terminate is the server's). */
   endRoom(call: string, reason: string): Promise<void>;
 }
@@ -1112,6 +1121,46 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     return { call: call.name, state: call.state, end_reason: call.end_reason };
   };
 
+  /** voice_agent.api.calls.join_as_supervisor (service.supervise): a manager listens in (or talks) on a live call. */
+  const superviseEndpoint: Endpoint = async (args, user) => {
+    if (!isManager(user)) throw new FrappeError(403, "PermissionError", "Only a Voice Agent Manager can join other agents' calls.");
+    const call = voiceCalls.get(String(args.call));
+    if (!call) throw new FrappeError(404, "DoesNotExistError", `Voice Call ${String(args.call)} does not exist.`);
+    if (call.state === "ended" || call.state === "missed") throwValidation(`Voice Call ${call.name} is ${call.state}.`);
+    const listenOnly = args.listen_only !== false && args.listen_only !== 0 && args.listen_only !== "0" && args.listen_only !== "false";
+    return calling!.joinAnswer(call.name, user, { listenOnly });
+  };
+
+  /** The Voice Call as voice_call_update carries it (VoiceCall.realtime_payload). */
+  function voiceCallUpdate(call: CallRecord, event: string): Record<string, unknown> {
+    const c = conversations.get(call.conversation) as ConversationRecord;
+    const endedAt = call.state === "ended" || call.state === "missed" ? now() : null;
+    const seconds = ((endedAt ?? now()) - call.started_at) / 1000;
+    return {
+      call: call.name,
+      channel: "WhatsApp",
+      direction: call.direction,
+      whatsapp: {
+        call_id: null, account: c.account, conversation: c.name, status: call.state === "ended" ? "COMPLETED" : null,
+        accepted_at: null, error_code: null, start_time: null, end_time: null, duration: null,
+      },
+      state: call.state,
+      end_reason: call.end_reason,
+      reference_doctype: c.party?.doctype ?? null,
+      reference_name: c.party?.name ?? null,
+      agent: call.agent,
+      started_at: iso(call.started_at),
+      connected_at: null,
+      ended_at: iso(endedAt),
+      ring_duration: 0,
+      talk_duration: 0,
+      total_duration: seconds,
+      quality: { packet_loss_pct: 0, jitter_ms: 0, rtt_ms: null, bitrate_kbps: 0, mos: null, label: null },
+      participants: [],
+      event,
+    };
+  }
+
   const callEndpoints: Record<string, (args: Record<string, unknown>, user: string) => Promise<unknown>> = {
     async get_incoming_whatsapp_calls(_args, user) {
       const ringing = [...voiceCalls.values()].filter((c) => c.direction === "Inbound" && c.state === "ringing" && !c.agent && c.rung.includes(user) && !c.declined.includes(user));
@@ -1185,6 +1234,16 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       const call = voiceCalls.get(name);
       if (call) endCall(call, state, endReason);
     },
+    async terminate(name) {
+      const call = voiceCalls.get(name);
+      if (!call?.agent) throw new Error(`${name} is not a call the desk answered`);
+      if (call.state === "ended") return;
+      call.state = "ended";
+      call.end_reason = "remote_hangup";
+      publishTo([call.agent], "voice_call_update", "VoiceCallUpdate", voiceCallUpdate(call, "whatsapp.terminated"));
+      await calling!.endRoom(call.name, "ended_by_frappe");
+      endCall(call, "ended", "remote_hangup");
+    },
     answerPermission(conversation, accepted) {
       const c = conversations.get(conversation) as ConversationRecord;
       const p = permissionOf(c);
@@ -1225,6 +1284,9 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
     }
     if (path === "/api/method/voice_agent.api.calls.end_call" && calling) {
       return dispatch(req, res, "calls.end_call", endCallEndpoint, (answer) => frappeApi.check("frappe-api.schema.json", "EndCallAnswer", answer, "end_call"));
+    }
+    if (path === "/api/method/voice_agent.api.calls.join_as_supervisor" && calling) {
+      return dispatch(req, res, "calls.join_as_supervisor", superviseEndpoint, (answer) => frappeApi.check("frappe-api.schema.json", "JoinAnswer", answer, "join_as_supervisor"));
     }
     if (path.startsWith(CALLS_METHOD) && calling) {
       const name = path.slice(CALLS_METHOD.length);
