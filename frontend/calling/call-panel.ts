@@ -16,6 +16,8 @@ export interface CallPanelOptions {
   join: () => Promise<JoinAnswer>;
   api: CallsApi;
   listenOnly?: boolean;
+  /** "whatsapp": the customer is on WhatsApp, reached by Meta's call, so there is no invite link to send. */
+  channel?: "browser" | "whatsapp";
   /** "floating" in the desk, "inline" inside a page element (the invite page). */
   layout?: "floating" | "inline";
   container?: HTMLElement;
@@ -119,7 +121,7 @@ export class CallPanel {
     this.root.dataset.call = answer.call;
     const isAgent = answer.role === "agent";
     this.#ref("hold").hidden = !isAgent;
-    this.#ref("sendInvite").hidden = !isAgent;
+    this.#ref("sendInvite").hidden = !isAgent || this.#opts.channel === "whatsapp";
     if (answer.role === "supervisor") this.#ref("hangup").textContent = "Leave";
     session.on("status", (status, cause) => this.#onStatus(status, cause));
     session.on("ending", (warning) => this.#onEnding(warning));

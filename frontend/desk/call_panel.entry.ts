@@ -50,13 +50,14 @@ function focusOpen(): boolean {
   return true;
 }
 
-function openPanel(title: string, join: () => Promise<JoinAnswer>, listenOnly = false): CallPanel {
+function openPanel(title: string, join: () => Promise<JoinAnswer>, listenOnly = false, channel: OpenOptions["channel"] = "browser"): CallPanel {
   current?.close();
   const api = ns.calls_api ?? createCallsApi();
   const panel = new CallPanel({
     title,
     api,
     listenOnly,
+    channel,
     join,
     onClose: () => {
       if (current === panel) current = null;
@@ -79,7 +80,7 @@ function openWhatsAppSetup(opts: OpenOptions, title: string): WhatsAppCallSetup 
     referenceName: opts.reference_name,
     accounts: opts.whatsapp_accounts ?? [],
     api: ns.whatsapp_calls_api ?? createWhatsAppCallsApi(),
-    onCall: (answer) => void openPanel(title, () => Promise.resolve(answer)),
+    onCall: (answer) => void openPanel(title, () => Promise.resolve(answer), false, "whatsapp"),
     onClose: () => {
       if (setup === view) setup = null;
     },
@@ -94,7 +95,8 @@ function openCallPanel(opts: OpenOptions): CallPanel | WhatsAppCallSetup {
   const supervising = opts.supervise_call !== undefined;
   const listenOnly = supervising && opts.listen_only !== false;
   const title = opts.title ?? (supervising ? `Listening in: ${opts.supervise_call}` : `${opts.reference_doctype}: ${opts.reference_name}`);
-  if (opts.channel === "whatsapp") return openWhatsAppSetup(opts, title);
+  // An accepted WhatsApp call comes with its join answer; "whatsapp" alone asks for a call first.
+  if (opts.channel === "whatsapp" && !opts.join_answer) return openWhatsAppSetup(opts, title);
   const api = ns.calls_api ?? createCallsApi();
   return openPanel(
     title,
@@ -105,6 +107,7 @@ function openCallPanel(opts: OpenOptions): CallPanel | WhatsAppCallSetup {
       return api.initiateCall(opts.reference_doctype, opts.reference_name);
     },
     listenOnly,
+    opts.channel,
   );
 }
 

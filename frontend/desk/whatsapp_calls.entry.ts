@@ -26,7 +26,7 @@ interface DeskFrappe {
 }
 
 interface PanelNamespace {
-  open_call_panel?(opts: { join_answer: JoinAnswer; title: string }): unknown;
+  open_call_panel?(opts: { join_answer: JoinAnswer; title: string; channel: "whatsapp" }): unknown;
   incoming_calls?: IncomingCalls;
   whatsapp_calls_bound?: boolean;
 }
@@ -56,7 +56,7 @@ function start(): void {
     fullName: (user) => frappe.user?.full_name?.(user) ?? user,
     onAccepted: (call: IncomingWhatsAppCall, answer: JoinAnswer) => {
       const caller = call.caller_name || call.phone || call.wa_id;
-      void loadPanel(frappe).then(() => ns.open_call_panel?.({ join_answer: answer, title: __("WhatsApp: {0}", [caller]) }));
+      void loadPanel(frappe).then(() => ns.open_call_panel?.({ join_answer: answer, title: __("WhatsApp: {0}", [caller]), channel: "whatsapp" }));
     },
   });
   ns.incoming_calls = calls;

@@ -277,6 +277,9 @@ describe("WhatsApp calls in the desk", () => {
     await poll(() => panel.getAttribute("data-status")).toMatch(/^(ringing|connected)$/);
     expect(await agentPopup.count()).toBe(0);
     expect(site.whatsappCalls.state(call)).toMatchObject({ state: "connecting", agent: USER });
+    // The customer is on WhatsApp: no invite link to send (Hold is there, as on any agent's call).
+    await panel.getByRole("button", { name: "Hold" }).waitFor();
+    expect(await panel.getByRole("button", { name: "Send invite" }).isHidden()).toBe(true);
 
     const other = popup(colleague, call);
     await poll(() => other.getAttribute("data-state")).toBe("answered");
@@ -522,6 +525,7 @@ describe("WhatsApp calls in the desk", () => {
   it("the agent's WhatsApp call: the sidecar's offer, the customer's answer, audio both ways; the desk hangs up", async () => {
     const { page, call, peer, panel } = await placeCallWithMedia();
     expect(await panel.locator(".va-cp-title").textContent()).toBe("WhatsApp: Ann Example");
+    expect(await panel.getByRole("button", { name: "Send invite" }).isHidden()).toBe(true);
     const before = peer.received.filter((r) => r.payloadSize > 3).length;
     const grown = await growth(page, 3000);
     expect(grown.packetsReceived, "the customer's audio at the desk").toBeGreaterThan(100);
