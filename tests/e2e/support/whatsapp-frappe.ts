@@ -162,7 +162,7 @@ export interface FakeWhatsAppCalls {
   /**
    * Meta's terminate of a call the desk answered (the customer hung up), as calls._terminated and the
    * settle job handle it: the Voice Call ends (remote_hangup, voice_call_update to its agent), then the
-   * room is ended from Frappe (ended_by_frappe).
+   * room is ended with the call's reason.
    */
   terminate(call: string): Promise<void>;
   /** The customer answers the permission request (the call_permission_reply webhook). */
@@ -1241,7 +1241,7 @@ export async function startFakeFrappe(opts: { root: string; python: AppPython; g
       call.state = "ended";
       call.end_reason = "remote_hangup";
       publishTo([call.agent], "voice_call_update", "VoiceCallUpdate", voiceCallUpdate(call, "whatsapp.terminated"));
-      await calling!.endRoom(call.name, "ended_by_frappe");
+      await calling!.endRoom(call.name, "remote_hangup");
       endCall(call, "ended", "remote_hangup");
     },
     answerPermission(conversation, accepted) {
