@@ -4,9 +4,9 @@ Python, as the bench user, and prints one JSON line. tests/bench/whatsapp_messag
     runuser -u frappe -- /home/frappe/frappe-bench/env/bin/python /work/main/tests/bench/whatsapp_site.py \\
         <command> '<json args>'
 
-Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup, forget_deletions, ultravox_tools (see each
-function; the last two serve the real-site WhatsApp checks, tests/e2e/whatsapp-site.test.ts and
-whatsapp-bot-site.test.ts). Everything the benchmark's commands touch belongs to its own WhatsApp Account
+Commands: counts, seed_known, seed_long, lag_rows, profile, cleanup, forget_deletions, ultravox_tools, singles,
+restore_singles (see each function; the last four serve the real-site WhatsApp checks, tests/e2e/whatsapp-site.test.ts,
+whatsapp-bot-site.test.ts and whatsapp-calls-site.test.ts). Everything the benchmark's commands touch belongs to its own WhatsApp Account
 ("WA Bench") and to records whose names start with "WA Bench" on numbers +1 415 555 6xxx / 7xxx, so cleanup
 leaves the rest of the site alone.
 """
@@ -379,6 +379,35 @@ def forget_deletions(args: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
+def singles(args: dict[str, Any]) -> dict[str, Any]:
+    """The stored rows of the single doctypes `doctypes` as they are (their passwords too, which the REST API
+    masks), for restore_singles to put back exactly, `modified` included, after a check changed them."""
+    import frappe
+
+    return {doctype: {
+        "values": frappe.db.sql("SELECT field, value FROM `tabSingles` WHERE doctype = %s", (doctype,)),
+        "auth": frappe.db.sql("SELECT fieldname, `password`, encrypted FROM `__Auth` WHERE doctype = %s AND name = %s",
+                              (doctype, doctype)),
+    } for doctype in args["doctypes"]}
+
+
+def restore_singles(args: dict[str, Any]) -> dict[str, Any]:
+    """Puts back what `singles` read (`saved`: its answer), and drops the cached documents."""
+    import frappe
+
+    for doctype, saved in args["saved"].items():
+        frappe.db.sql("DELETE FROM `tabSingles` WHERE doctype = %s", (doctype,))
+        for field, value in saved["values"]:
+            frappe.db.sql("INSERT INTO `tabSingles` (doctype, field, value) VALUES (%s, %s, %s)", (doctype, field, value))
+        frappe.db.sql("DELETE FROM `__Auth` WHERE doctype = %s AND name = %s", (doctype, doctype))
+        for fieldname, password, encrypted in saved["auth"]:
+            frappe.db.sql("INSERT INTO `__Auth` (doctype, name, fieldname, `password`, encrypted) VALUES (%s, %s, %s, %s, %s)",
+                          (doctype, doctype, fieldname, password, encrypted))
+        frappe.clear_document_cache(doctype, doctype)
+    frappe.db.commit()
+    return {"restored": sorted(args["saved"])}
+
+
 def _site_time(epoch: float) -> datetime:
     """An instant as the site stores it: naive, in its system time zone."""
     from zoneinfo import ZoneInfo
@@ -434,7 +463,8 @@ def _chunks(items: list[str], size: int):
 
 
 COMMANDS = {"forget_deletions": forget_deletions, "counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
-            "profile": profile, "cleanup": cleanup, "ultravox_tools": ultravox_tools}
+            "profile": profile, "cleanup": cleanup, "ultravox_tools": ultravox_tools, "singles": singles,
+            "restore_singles": restore_singles}
 
 
 def main() -> None:

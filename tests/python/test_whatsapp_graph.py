@@ -565,6 +565,23 @@ def test_business_initiated_call_and_its_webhooks(fake, receiver):
     assert info.value.code == 131009
 
 
+def test_business_initiated_call_answered_by_the_tests_own_peer(fake, receiver):
+    fake.configure_webhooks(receiver.url, SECRET)
+    fake.configure(auto_answer_calls=False)
+    client = client_for(fake)
+    call_id = client.call_action(fake.phone_number_id, "connect", to=CUSTOMER, sdp=wh.SAMPLE_OFFER_SDP)["calls"][0]["id"]
+    time.sleep(0.2)
+    assert receiver.bodies() == []  # no sample answer, no RINGING: the test's peer answers
+    answer = wh.SAMPLE_OFFER_SDP.replace("a=setup:actpass", "a=setup:active")
+    fake.answer_call(call_id, answer)
+    connect = receiver.wait_for(1)[0]["entry"][0]["changes"][0]["value"]["calls"][0]
+    assert (connect["event"], connect["session"]) == ("connect", {"sdp_type": "answer", "sdp": answer})
+    with pytest.raises(ValueError, match="answered already"):
+        fake.answer_call(call_id, answer)
+    with pytest.raises(ValueError, match="the customer's"):
+        fake.answer_call(fake.incoming_call("4915112345678"), answer)
+
+
 def test_user_initiated_call_pre_accept_accept_with_the_same_answer(fake):
     client = client_for(fake)
     call_id = fake.incoming_call(CUSTOMER)

@@ -45,7 +45,7 @@ from ._state import (
 __all__ = ["FakeWhatsApp", "MODES", "Media", "RecordedRequest", "Delivery"]
 
 CONFIG_KEYS = ("media_url_ttl", "template_page_size", "enforce_window", "media_redirect", "media_chunked",
-               "auto_statuses", "default_call_permission", "answer_sdp")
+               "auto_statuses", "default_call_permission", "answer_sdp", "auto_answer_calls")
 
 
 class _Handler(LoopbackHandler):
@@ -218,7 +218,7 @@ class FakeWhatsApp:
 
     def configure(self, **settings: Any) -> None:
         """media_url_ttl, template_page_size, enforce_window, media_redirect (None / "same_host" /
-        "foreign_host"), media_chunked, auto_statuses, default_call_permission, answer_sdp,
+        "foreign_host"), media_chunked, auto_statuses, default_call_permission, answer_sdp, auto_answer_calls,
         status_delays={"sent", "delivered", "read"} (a negative delay skips that status)."""
         delays = settings.pop("status_delays", None)
         unknown = set(settings) - set(CONFIG_KEYS)
@@ -250,6 +250,7 @@ class FakeWhatsApp:
             self.state.mode, self.state.token_expired = "ok", False
             self.state.slow_seconds, self.state.error_status = 1.0, 500
             self.state.default_call_permission, self.state.answer_sdp = "temporary", None
+            self.state.auto_answer_calls = True
             self.state.failures.clear()
             self.state.recipient_failures.clear()
             self.state.requests.clear()
@@ -314,6 +315,21 @@ class FakeWhatsApp:
                                   sdp=call.offer_sdp or "")
         self.api.post_call(phone, "connect", calls=[connect], contacts=[wh.contact(from_, name)])
         return call.id
+
+    def answer_call(self, call_id: str, sdp: str) -> None:
+        """The customer's WhatsApp answers our call with ``sdp`` (a real peer's answer to the offer our
+        ``connect`` carried, with ``auto_answer_calls`` off): the ``connect`` webhook with that answer."""
+        call = self._call(call_id)
+        if call.direction != "BUSINESS_INITIATED":
+            raise ValueError(f"call {call_id} is the customer's: they send offers, not answers")
+        with self.state.lock:
+            if call.state != "ringing" or call.answer_sdp is not None:
+                raise ValueError(f"call {call_id} is {call.state}{', answered already' if call.answer_sdp else ''}")
+            call.answer_sdp = sdp
+        phone = self.phone
+        connect = wh.call_connect(call.id, from_=phone.webhook_number, to=call.peer, direction=call.direction, sdp=sdp,
+                                  biz_opaque_callback_data=call.biz_opaque_callback_data)
+        self.api.post_call(phone, "connect", calls=[connect])
 
     def call_status(self, call_id: str, status: str) -> None:
         """RINGING / ACCEPTED / REJECTED of a business-initiated call (REJECTED then terminates it)."""
@@ -465,6 +481,9 @@ class FakeWhatsApp:
             if route == "calls/incoming":
                 return Reply(200, {"call_id": self.incoming_call(body["from"], sdp=body.get("sdp"),
                                                                  name=body.get("name", "Test Customer"))})
+            if len(parts) == 3 and parts[0] == "calls" and parts[2] == "answer":
+                self.answer_call(parts[1], body["sdp"])
+                return Reply(200, {"ok": True})
             if len(parts) == 3 and parts[0] == "calls" and parts[2] == "status":
                 self.call_status(parts[1], body["status"])
                 return Reply(200, {"ok": True})

@@ -652,6 +652,9 @@ class GraphApi:
                         actions=["connect"])
             self.state.calls[call.id] = call
             answer = self.state.answer_sdp or wh.SAMPLE_ANSWER_SDP
+            auto_answer = self.state.auto_answer_calls
+        if not auto_answer:
+            return Reply(200, {"messaging_product": "whatsapp", "calls": [{"id": call.id}]})
         connect = wh.call_connect(call.id, from_=phone.webhook_number, to=wa_id, direction=call.direction,
                                   sdp=answer, biz_opaque_callback_data=call.biz_opaque_callback_data)
         self.post_call(phone, "connect", calls=[connect], delay=0.02)

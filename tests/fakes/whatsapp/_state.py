@@ -149,6 +149,8 @@ class FakeState:
     call_permissions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     default_call_permission: str = "temporary"
     answer_sdp: str | None = None  # the SDP answer Meta "returns" to our connect; default: a sample
+    # False: our connect only makes the call; the customer's answer comes from answer_call (a real peer's SDP)
+    auto_answer_calls: bool = True
     auto_statuses: bool = True
     status_timing: StatusTiming = field(default_factory=StatusTiming)
     requests: list[RecordedRequest] = field(default_factory=list)
