@@ -4,6 +4,7 @@ import type { PopupActions, PopupState, PopupView } from "./incoming-call";
 import type { IncomingWhatsAppCall } from "./whatsapp-calls-api";
 import { formatDuration } from "../shared/duration";
 import { __ } from "../shared/i18n";
+import { formatFullTime, formatMessageTime } from "../whatsapp/core/format";
 
 export function deskFormLink(doctype: string, name: string): string {
   return `/app/${doctype.toLowerCase().replace(/ /g, "-")}/${encodeURIComponent(name)}`;
@@ -101,7 +102,9 @@ export function domPopupView(call: IncomingWhatsAppCall, actions: PopupActions, 
           if (m.at) {
             const at = document.createElement("time");
             at.dateTime = m.at;
-            at.textContent = new Date(m.at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+            // In the desk user's time zone, as the inbox and the record's panel show the same messages.
+            at.textContent = formatMessageTime(m.at, Date.now());
+            at.title = formatFullTime(m.at);
             li.append(at);
           }
           return li;
