@@ -57,6 +57,10 @@ QUEUE = "short"
 DRAIN_SECONDS = 120
 GIVE_WAY_CHECK_SECONDS = 1.0
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
+# A drain that finds nothing to claim stays while deliveries landed this recently: at a busy number's pace
+# the queue empties for a moment between deliveries, and a drain that left at each of those moments was
+# replaced by a new job, a new process, dozens of times a minute (a third of a core; docs/benchmarks.md).
+ARRIVALS_GAP_SECONDS = 1.0
 FAILED_RETRY_MIN = 5
 AFTER_RESPONSE_STALE_SEC = 30  # a web process that died while processing stops counting then
 TRANSIENT_RETRIES = 3
@@ -333,7 +337,11 @@ def _enqueue(event_name: str) -> None:
     def landed() -> None:
         frappe.cache.zrem(in_flight, event_name)
 
-    frappe.db.after_commit.add(landed)
+    def committed() -> None:
+        landed()
+        frappe.cache.set(_key("last-landed"), str(time.time()), ex=60)
+
+    frappe.db.after_commit.add(committed)
     frappe.db.after_rollback.add(landed)
     _enqueue_drain(event_name)
 
@@ -347,9 +355,14 @@ def _enqueue_drain(event_name: str | None) -> None:
 
 
 def _in_flight() -> bool:
+    """A delivery is on its way to its commit, or one landed less than ARRIVALS_GAP_SECONDS ago."""
     in_flight = _key("in-flight")
-    frappe.cache.zremrangebyscore(in_flight, "-inf", time.time() - INFLIGHT_SECONDS)
-    return bool(frappe.cache.zcard(in_flight))
+    now = time.time()
+    frappe.cache.zremrangebyscore(in_flight, "-inf", now - INFLIGHT_SECONDS)
+    if frappe.cache.zcard(in_flight):
+        return True
+    landed = frappe.cache.get(_key("last-landed"))
+    return landed is not None and now - float(landed) < ARRIVALS_GAP_SECONDS
 
 
 def _key(name: str) -> str:
