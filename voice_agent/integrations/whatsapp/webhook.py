@@ -12,9 +12,9 @@ each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of w
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
-to its commit (the "in flight" set) and nothing is left to claim. Several workers drain side by side,
-each claiming events with SKIP LOCKED. An event whose web process died before processing it is
-processed by the scheduler's retry a minute or two later."""
+to its commit (the "in flight" set), none landed a second ago, and nothing is left to claim. Several
+workers drain side by side, each claiming events with SKIP LOCKED. An event whose web process died
+before processing it is processed by the scheduler's retry a minute or two later."""
 
 from __future__ import annotations
 
