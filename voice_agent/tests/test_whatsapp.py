@@ -682,64 +682,6 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
         self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "late", "account": self.account.name}), 1)
 
-    def test_a_drain_stays_between_deliveries_of_a_busy_number(self):
-        """Nothing to claim, nothing on its way to its commit, but a delivery landed a moment ago: the drain
-        waits for the next instead of ending (a new job is a new process)."""
-        event = self.queued(self.batch(hooks.text(self.customer, "next one")))
-        frappe.db.set_value(webhook.EVENT, event, "status", "Processed")  # not landed yet
-        landed = webhook._key("last-landed")
-        frappe.cache.set(landed, str(time.time()), ex=60)
-        waits = []
-
-        def sleep(_seconds: float) -> None:
-            waits.append(True)
-            if len(waits) == 3:  # the next delivery lands while the drain waits
-                frappe.db.set_value(webhook.EVENT, event, "status", "Received")
-            if len(waits) > 3:  # and then the number goes quiet
-                frappe.cache.delete(landed)
-
-        try:
-            with patch("frappe.enqueue"), patch.object(webhook.time, "sleep", side_effect=sleep), \
-                    patch.object(frappe.cache, "zcard", return_value=0):
-                webhook.drain(None)
-        finally:
-            frappe.cache.delete(landed)
-        self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
-        self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "next one", "account": self.account.name}), 1)
-        # Quiet for longer than the gap: the drain ends at once.
-        frappe.cache.set(landed, str(time.time() - webhook.ARRIVALS_GAP_SECONDS - 1), ex=60)
-        try:
-            self.assertFalse(webhook._deliveries_arriving())
-        finally:
-            frappe.cache.delete(landed)
-
-    def test_a_drain_beyond_the_limit_leaves_its_delivery_to_those_running(self):
-        """Drains that stay took every worker (the bot's jobs waited behind them): with MAX_DRAINS running,
-        another leaves at once; one that ends leaves the running set before its last look at the table."""
-        running = webhook._key("running-drains")
-        event = self.queued(self.batch(hooks.text(self.customer, "theirs")))
-        frappe.cache.zadd(running, {f"drain-{i}": time.time() for i in range(webhook.MAX_DRAINS)})
-        try:
-            with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):
-                webhook.drain(None)
-            self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Received")
-            self.assertEqual(frappe.cache.zcard(running), webhook.MAX_DRAINS)
-            frappe.cache.zrem(running, "drain-0")
-            seen = []
-            claim = webhook._claim
-
-            def last_look() -> str | None:
-                seen.append(frappe.cache.zcard(running))
-                return claim()
-
-            with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False), \
-                    patch.object(webhook, "_claim", side_effect=last_look):
-                webhook.drain(None)
-            self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
-            self.assertEqual(seen[-1], webhook.MAX_DRAINS - 1)  # its own entry gone before the last claim
-        finally:
-            frappe.cache.delete(running)
-
     def test_a_desk_text_goes_to_meta_right_after_the_answer_not_through_a_job(self):
         with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):
             webhook.drain(self.queued(self.batch(hooks.text(self.customer, "hello"))))

@@ -12,9 +12,9 @@ each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of w
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
-to its commit (the "in flight" set), none landed a second ago, and nothing is left to claim. Up to two
-(`whatsapp_webhook_drains`) drain side by side, each claiming events with SKIP LOCKED. An event whose
-web process died before processing it is processed by the scheduler's retry a minute or two later."""
+to its commit (the "in flight" set) and nothing is left to claim. Several workers drain side by side,
+each claiming events with SKIP LOCKED. An event whose web process died before processing it is
+processed by the scheduler's retry a minute or two later."""
 
 from __future__ import annotations
 
@@ -57,15 +57,6 @@ QUEUE = "short"
 DRAIN_SECONDS = 120
 GIVE_WAY_CHECK_SECONDS = 1.0
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
-# A drain stays, with nothing to claim, while deliveries landed this recently: at a busy number's pace the
-# queue empties for a moment between deliveries, and a drain that left at each of those moments was
-# replaced by a new job, a new process, dozens of times a minute (a third of a core; docs/benchmarks.md).
-ARRIVALS_GAP_SECONDS = 1.0
-ARRIVALS_POLL_SECONDS = 0.1  # a waiting drain's look at the table: faster costs the site's CPU for nothing
-DRAIN_STALE_SECONDS = 10  # a drain that has not looked at the queue for this long died with its worker
-# Drains that stay would otherwise take every worker (the bot's jobs waited behind them): at most this many
-# run at once (site config `whatsapp_webhook_drains`); a delivery's job beyond it leaves at once.
-MAX_DRAINS = 2
 FAILED_RETRY_MIN = 5
 AFTER_RESPONSE_STALE_SEC = 30  # a web process that died while processing stops counting then
 TRANSIENT_RETRIES = 3
@@ -154,46 +145,25 @@ def drain(event_name: str | None = None) -> None:
 
 
 def _drain() -> None:
-    running = _key("running-drains")
-    me = frappe.generate_hash(length=12)
-    frappe.cache.zremrangebyscore(running, "-inf", time.time() - DRAIN_STALE_SECONDS)
-    frappe.cache.zadd(running, {me: time.time()})
-    if frappe.cache.zcard(running) > max(1, cint(frappe.conf.whatsapp_webhook_drains or MAX_DRAINS)):
-        # Enough drains run: what this job was queued for is theirs (each one leaves the running set
-        # before its last look at the table, and this delivery was committed before that count).
-        frappe.cache.zrem(running, me)
-        return
     deadline = time.monotonic() + DRAIN_SECONDS
     look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
-    gave_way = False
-    try:
-        while time.monotonic() < deadline:
-            if time.monotonic() >= look_at_queue:
-                if _others_waiting():
-                    gave_way = True
-                    break
-                look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
-                frappe.cache.zadd(running, {me: time.time()})
-            name = _claim()
-            if name:
-                _process_isolated(name)
-                continue
-            if _in_flight():
-                time.sleep(0.02)  # committing now
-                continue
-            if _deliveries_arriving():
-                time.sleep(ARRIVALS_POLL_SECONDS)
-                continue
-            frappe.cache.zrem(running, me)  # before the last look: see the start of this function
-            name = _claim()  # committed just before it left the in-flight set
-            if not name:
-                return
-            frappe.cache.zadd(running, {me: time.time()})
+    while time.monotonic() < deadline:
+        if time.monotonic() >= look_at_queue:
+            if _others_waiting():
+                break
+            look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
+        name = _claim()
+        if name:
             _process_isolated(name)
-    finally:
-        frappe.cache.zrem(running, me)
-    if gave_way or time.monotonic() >= deadline:
-        _enqueue_drain(None)  # out of time, or giving way: the next job goes on behind the others
+            continue
+        if _in_flight():
+            time.sleep(0.02)
+            continue
+        name = _claim()  # committed just before it left the in-flight set
+        if not name:
+            return
+        _process_isolated(name)
+    _enqueue_drain(None)  # out of time, or giving way: the next job goes on behind the others
 
 
 def _others_waiting() -> bool:
@@ -363,11 +333,7 @@ def _enqueue(event_name: str) -> None:
     def landed() -> None:
         frappe.cache.zrem(in_flight, event_name)
 
-    def committed() -> None:
-        landed()
-        frappe.cache.set(_key("last-landed"), str(time.time()), ex=60)
-
-    frappe.db.after_commit.add(committed)
+    frappe.db.after_commit.add(landed)
     frappe.db.after_rollback.add(landed)
     _enqueue_drain(event_name)
 
@@ -384,11 +350,6 @@ def _in_flight() -> bool:
     in_flight = _key("in-flight")
     frappe.cache.zremrangebyscore(in_flight, "-inf", time.time() - INFLIGHT_SECONDS)
     return bool(frappe.cache.zcard(in_flight))
-
-
-def _deliveries_arriving() -> bool:
-    landed = frappe.cache.get(_key("last-landed"))
-    return landed is not None and time.time() - float(landed) < ARRIVALS_GAP_SECONDS
 
 
 def _key(name: str) -> str:
