@@ -47,9 +47,7 @@ def record_score(conversation: Any, score: Score, previous: int, new_signals: tu
         "details": json.dumps({"new_signals": [s.as_dict() for s in new_signals], "score": score.as_dict()},
                               ensure_ascii=False),
     }).db_insert()
-    if conversation.party_doctype == "Lead" and conversation.party_name \
-            and frappe.get_meta("Lead").has_field(LEAD_FIELD):
-        frappe.db.set_value("Lead", conversation.party_name, LEAD_FIELD, score.value, update_modified=False)
+    _score_the_lead(conversation, score.value)
 
 
 def party_linked(conversation: Any) -> None:
@@ -58,9 +56,15 @@ def party_linked(conversation: Any) -> None:
     frappe.db.set_value(CHANGE, {"conversation": conversation.name, "party_name": ("is", "not set")},
                         {"party_doctype": conversation.party_doctype, "party_name": conversation.party_name,
                          "customer_email": conversation.customer_email}, update_modified=False)
-    if conversation.lead_score and conversation.party_doctype == "Lead" \
+    if conversation.lead_score:
+        _score_the_lead(conversation, conversation.lead_score)
+
+
+def _score_the_lead(conversation: Any, value: int) -> None:
+    """The conversation's Lead, if it has one, shows the same figure (on sites whose Lead has the field)."""
+    if conversation.party_doctype == "Lead" and conversation.party_name \
             and frappe.get_meta("Lead").has_field(LEAD_FIELD):
-        frappe.db.set_value("Lead", conversation.party_name, LEAD_FIELD, conversation.lead_score, update_modified=False)
+        frappe.db.set_value("Lead", conversation.party_name, LEAD_FIELD, value, update_modified=False)
 
 
 def history(conversation: Any, limit: int = 50) -> dict[str, Any]:
