@@ -103,6 +103,10 @@ class WarmJobs:
         if self._start_standby(waiter=me):
             frappe.cache.zadd(waiting, {me: time.time() + STARTUP_SEC})
 
+    def in_play(self) -> bool:
+        """Jobs of this kind wait for items or are starting to: other long jobs should leave them the workers."""
+        return bool(self._waiting() or frappe.cache.get(frappe.cache.make_key(self._starting)))
+
     # -- the job ---------------------------------------------------------------------------------------
 
     def serve(self, item: str | None, handle: Callable[[str], None], waiter: str | None = None) -> None:

@@ -109,6 +109,19 @@ class TestWarmJobs(FrappeTestCase):
                 self.jobs._stand_by()
         self.assertEqual(enqueue.call_count, 1, "one standby job at a time while it starts")
 
+    def test_in_play_while_a_job_waits_or_is_starting_to(self):
+        self.assertFalse(self.jobs.in_play())
+        frappe.cache.zadd(self.waiters, {"killed": time.time() - 0.1})
+        self.assertFalse(self.jobs.in_play(), "a job past its deadline does not count")
+        frappe.cache.zadd(self.waiters, {"one": time.time() + 3})
+        self.assertTrue(self.jobs.in_play())
+        frappe.cache.delete(self.waiters)
+        with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue"), \
+                patch("voice_agent.warm_jobs._idle_workers", return_value=2):
+            self.jobs._start_standby()
+        frappe.cache.delete(self.waiters)
+        self.assertTrue(self.jobs.in_play(), "a standby job is starting")
+
     def test_an_item_no_job_waits_for_can_be_kept_in_this_process(self):
         handled: list[str] = []
         with patch("frappe.enqueue") as enqueue:

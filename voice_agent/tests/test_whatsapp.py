@@ -52,6 +52,7 @@ class TestWhatsApp(VoiceAgentTestCase):
         self.fake.rotate_token("unit-token")
         # Webhooks are posted by the tests themselves; they open the 24-hour window, not the fake.
         self.fake.configure(auto_statuses=False, enforce_window=False)
+        frappe.cache.delete(webhook._key("last-landed"))  # a drain here ends when nothing is left to claim
         self.set_single("WhatsApp Settings", {"create_party_for_unknown_numbers": 1, "new_party_doctype": "Lead",
                                               "default_phone_region": "US", "raw_payload_retention_days": 30,
                                               "media_download_limit_mb": 100})
@@ -681,6 +682,49 @@ class TestWhatsApp(VoiceAgentTestCase):
             webhook.drain(None)
         self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
         self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "late", "account": self.account.name}), 1)
+
+    def test_a_drain_stays_between_deliveries_of_a_busy_number_unless_others_need_its_worker(self):
+        """Nothing to claim, nothing on its way to its commit, but a delivery landed a moment ago: the drain
+        waits for the next one instead of ending (a new job is a new process). It does not wait when the
+        bot's jobs are in play or another job waits on the queue."""
+        event = self.queued(self.batch(hooks.text(self.customer, "next one")))
+        frappe.db.set_value(webhook.EVENT, event, "status", "Processed")  # not landed yet
+        landed = webhook._key("last-landed")
+        waits = []
+
+        def sleep(_seconds: float) -> None:
+            waits.append(True)
+            if len(waits) == 3:  # the next delivery lands while the drain waits
+                frappe.db.set_value(webhook.EVENT, event, "status", "Received")
+            if len(waits) > 3:  # and then the number goes quiet
+                frappe.cache.delete(landed)
+
+        def drain(**patches) -> None:
+            frappe.cache.set(landed, str(time.time()), ex=60)
+            with patch("frappe.enqueue"), patch.object(webhook.time, "sleep", side_effect=sleep), \
+                    patch.object(webhook, "_in_flight", return_value=False), \
+                    patch.object(webhook.bot.TURNS, "in_play", return_value=patches.get("bot", False)), \
+                    patch.object(webhook, "_others_waiting", return_value=patches.get("others", False)):
+                webhook.drain(None)
+
+        try:
+            for busy in ({"bot": True}, {"others": True}):
+                drain(**busy)
+                self.assertEqual(waits, [], busy)  # ended at once
+            drain()
+        finally:
+            frappe.cache.delete(landed)
+        self.assertEqual(len(waits), 4)
+        self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
+        self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "next one", "account": self.account.name}), 1)
+        # Quiet for longer than the gap: the drain ends at once.
+        frappe.cache.set(landed, str(time.time() - webhook.ARRIVALS_GAP_SECONDS - 1), ex=60)
+        try:
+            with patch.object(webhook.bot.TURNS, "in_play", return_value=False), \
+                    patch.object(webhook, "_others_waiting", return_value=False):
+                self.assertFalse(webhook._between_deliveries())
+        finally:
+            frappe.cache.delete(landed)
 
     def test_a_desk_text_goes_to_meta_right_after_the_answer_not_through_a_job(self):
         with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):

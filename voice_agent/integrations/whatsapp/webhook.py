@@ -12,8 +12,9 @@ each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of w
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
-to its commit (the "in flight" set) and nothing is left to claim. Several workers drain side by side,
-each claiming events with SKIP LOCKED. An event whose web process died before processing it is
+to its commit (the "in flight" set) and nothing is left to claim; at a busy number's pace it waits a
+moment for the next delivery, unless the bot's jobs or any other job need the worker. Several workers
+drain side by side, each claiming events with SKIP LOCKED. An event whose web process died before processing it is
 processed by the scheduler's retry a minute or two later."""
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ QUEUE = "short"
 DRAIN_SECONDS = 120
 GIVE_WAY_CHECK_SECONDS = 1.0
 INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the scheduler's retry
+# A drain with nothing to claim stays while a delivery landed this recently: at a busy number's pace the
+# queue empties for a moment between deliveries, and a drain that ended at each of those moments was
+# replaced by a new job, a new process, dozens of times a minute (docs/benchmarks.md, sustained ingest).
+ARRIVALS_GAP_SECONDS = 1.0
 FAILED_RETRY_MIN = 5
 AFTER_RESPONSE_STALE_SEC = 30  # a web process that died while processing stops counting then
 TRANSIENT_RETRIES = 3
@@ -160,9 +165,12 @@ def _drain() -> None:
             time.sleep(0.02)
             continue
         name = _claim()  # committed just before it left the in-flight set
-        if not name:
+        if name:
+            _process_isolated(name)
+        elif _between_deliveries():
+            time.sleep(0.05)
+        else:
             return
-        _process_isolated(name)
     _enqueue_drain(None)  # out of time, or giving way: the next job goes on behind the others
 
 
@@ -333,7 +341,11 @@ def _enqueue(event_name: str) -> None:
     def landed() -> None:
         frappe.cache.zrem(in_flight, event_name)
 
-    frappe.db.after_commit.add(landed)
+    def committed() -> None:
+        landed()
+        frappe.cache.set(_key("last-landed"), str(time.time()), ex=60)
+
+    frappe.db.after_commit.add(committed)
     frappe.db.after_rollback.add(landed)
     _enqueue_drain(event_name)
 
@@ -350,6 +362,15 @@ def _in_flight() -> bool:
     in_flight = _key("in-flight")
     frappe.cache.zremrangebyscore(in_flight, "-inf", time.time() - INFLIGHT_SECONDS)
     return bool(frappe.cache.zcard(in_flight))
+
+
+def _between_deliveries() -> bool:
+    """A delivery landed less than ARRIVALS_GAP_SECONDS ago and nobody else counts on this worker: no other
+    job waits on the queue, and the bot has no jobs waiting for customers' messages or starting to (a
+    customer waits for its answer; drains that stayed took the workers its jobs needed)."""
+    landed = frappe.cache.get(_key("last-landed"))
+    return (landed is not None and time.time() - float(landed) < ARRIVALS_GAP_SECONDS
+            and not bot.TURNS.in_play() and not _others_waiting())
 
 
 def _key(name: str) -> str:
