@@ -686,14 +686,16 @@ class TestWhatsApp(VoiceAgentTestCase):
     def test_a_drain_stays_between_deliveries_of_a_busy_number_unless_others_need_its_worker(self):
         """Nothing to claim, nothing on its way to its commit, but a delivery landed a moment ago: the drain
         waits for the next one instead of ending (a new job is a new process). It does not wait when the
-        bot's jobs are in play or another job waits on the queue."""
+        bot's jobs are in play, another job waits on the queue, or no other worker is free."""
         event = self.queued(self.batch(hooks.text(self.customer, "next one")))
         frappe.db.set_value(webhook.EVENT, event, "status", "Processed")  # not landed yet
         landed = webhook._key("last-landed")
         waits = []
 
+        staying = webhook._key("staying")
+
         def sleep(_seconds: float) -> None:
-            waits.append(True)
+            waits.append(frappe.cache.zcount(staying, time.time(), "+inf"))
             if len(waits) == 3:  # the next delivery lands while the drain waits
                 frappe.db.set_value(webhook.EVENT, event, "status", "Received")
             if len(waits) > 3:  # and then the number goes quiet
@@ -704,27 +706,45 @@ class TestWhatsApp(VoiceAgentTestCase):
             with patch("frappe.enqueue"), patch.object(webhook.time, "sleep", side_effect=sleep), \
                     patch.object(webhook, "_in_flight", return_value=False), \
                     patch.object(webhook.bot.TURNS, "in_play", return_value=patches.get("bot", False)), \
-                    patch.object(webhook, "_others_waiting", return_value=patches.get("others", False)):
+                    patch.object(webhook, "_others_waiting", return_value=patches.get("others", False)), \
+                    patch.object(webhook, "idle_workers", return_value=patches.get("idle", 1)):
                 webhook.drain(None)
 
         try:
-            for busy in ({"bot": True}, {"others": True}):
+            for busy in ({"bot": True}, {"others": True}, {"idle": 0}):
                 drain(**busy)
                 self.assertEqual(waits, [], busy)  # ended at once
             drain()
         finally:
             frappe.cache.delete(landed)
-        self.assertEqual(len(waits), 4)
+        self.assertEqual(waits, [1, 1, 1, 1], "it stays as the one staying drain")
+        self.assertEqual(frappe.cache.zcard(staying), 0, "and leaves the staying set")
         self.assertEqual(frappe.db.get_value(webhook.EVENT, event, "status"), "Processed")
         self.assertEqual(frappe.db.count("WhatsApp Message", {"text": "next one", "account": self.account.name}), 1)
         # Quiet for longer than the gap: the drain ends at once.
         frappe.cache.set(landed, str(time.time() - webhook.ARRIVALS_GAP_SECONDS - 1), ex=60)
         try:
             with patch.object(webhook.bot.TURNS, "in_play", return_value=False), \
-                    patch.object(webhook, "_others_waiting", return_value=False):
+                    patch.object(webhook, "_others_waiting", return_value=False), \
+                    patch.object(webhook, "idle_workers", return_value=1):
                 self.assertFalse(webhook._between_deliveries())
         finally:
             frappe.cache.delete(landed)
+
+    def test_a_delivery_queues_no_drain_while_one_stays_for_it(self):
+        staying, in_flight = webhook._key("staying"), webhook._key("in-flight")
+        try:
+            with patch.object(webhook, "_enqueue_drain") as enqueue_drain:
+                frappe.cache.zadd(staying, {"a-drain": time.time() + 5})
+                webhook._enqueue("first-delivery")
+                enqueue_drain.assert_not_called()
+                self.assertIsNotNone(frappe.cache.zscore(in_flight, "first-delivery"), "the drain waits for it")
+                frappe.cache.zadd(staying, {"a-drain": time.time() - 1})  # killed: its place ran out
+                webhook._enqueue("second-delivery")
+                enqueue_drain.assert_called_once_with("second-delivery")
+        finally:
+            frappe.cache.delete(staying)
+            frappe.cache.zrem(in_flight, "first-delivery", "second-delivery")
 
     def test_a_desk_text_goes_to_meta_right_after_the_answer_not_through_a_job(self):
         with patch("frappe.enqueue"), patch.object(webhook, "_in_flight", return_value=False):

@@ -12,9 +12,9 @@ each RQ job pays that start (~0.8 s of a core on a 2-core bench, for ~25 ms of w
 Meta's busy rates jobs per delivery fell behind by themselves (4.7 messages/s per worker,
 docs/benchmarks.md). A delivery queues a drain job unless one is queued that will see it: the job moves
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
-to its commit (the "in flight" set) and nothing is left to claim; at a busy number's pace it waits a
-moment for the next delivery, unless the bot's jobs or any other job need the worker. Several workers
-drain side by side, each claiming events with SKIP LOCKED. An event whose web process died before processing it is
+to its commit (the "in flight" set) and nothing is left to claim; at a busy number's pace one drain
+stays for the next delivery, unless the bot's jobs or any other job need the worker, and deliveries that
+see it staying queue no job. Several workers drain side by side, each claiming events with SKIP LOCKED. An event whose web process died before processing it is
 processed by the scheduler's retry a minute or two later."""
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from voice_agent.integrations.whatsapp.signature import (
 from voice_agent.integrations.whatsapp.statuses import apply_status
 from voice_agent.locks import LockTimeout, read_committed
 from voice_agent.site_user import as_administrator
+from voice_agent.warm_jobs import idle_workers
 
 EVENT = "WhatsApp Webhook Event"
 MAX_ATTEMPTS = 8
@@ -62,6 +63,7 @@ INFLIGHT_SECONDS = 10  # a delivery not committed by then is left to the schedul
 # queue empties for a moment between deliveries, and a drain that ended at each of those moments was
 # replaced by a new job, a new process, dozens of times a minute (docs/benchmarks.md, sustained ingest).
 ARRIVALS_GAP_SECONDS = 1.0
+STAYING_SECONDS = 0.5  # a staying drain renews its place every 50 ms; a killed one stops counting then
 FAILED_RETRY_MIN = 5
 AFTER_RESPONSE_STALE_SEC = 30  # a web process that died while processing stops counting then
 TRANSIENT_RETRIES = 3
@@ -150,28 +152,50 @@ def drain(event_name: str | None = None) -> None:
 
 
 def _drain() -> None:
+    me = frappe.generate_hash(length=12)
+    stayed = False
     deadline = time.monotonic() + DRAIN_SECONDS
     look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
-    while time.monotonic() < deadline:
-        if time.monotonic() >= look_at_queue:
-            if _others_waiting():
-                break
-            look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
-        name = _claim()
-        if name:
-            _process_isolated(name)
-            continue
-        if _in_flight():
-            time.sleep(0.02)
-            continue
-        name = _claim()  # committed just before it left the in-flight set
-        if name:
-            _process_isolated(name)
-        elif _between_deliveries():
-            time.sleep(0.05)
-        else:
-            return
+    try:
+        while time.monotonic() < deadline:
+            if time.monotonic() >= look_at_queue:
+                if _others_waiting():
+                    break
+                look_at_queue = time.monotonic() + GIVE_WAY_CHECK_SECONDS
+            name = _claim()
+            if name:
+                _process_isolated(name)
+                continue
+            if _in_flight():
+                time.sleep(0.02)
+                continue
+            name = _claim()  # committed just before it left the in-flight set
+            if name:
+                _process_isolated(name)
+            elif _stay(me):
+                stayed = True
+                time.sleep(0.05)
+            elif stayed:
+                stayed = False  # it left the staying set just now: one more look, for deliveries that counted on it
+            else:
+                return
+    finally:
+        frappe.cache.zrem(_key("staying"), me)
     _enqueue_drain(None)  # out of time, or giving way: the next job goes on behind the others
+
+
+def _stay(me: str) -> bool:
+    """Between deliveries of a busy number, one drain stays for the next one: deliveries that see it staying
+    queue no job (a new process), it takes them. It leaves the staying set before its last look at the
+    table (see `_enqueue`)."""
+    staying = _key("staying")
+    now = time.time()
+    frappe.cache.zremrangebyscore(staying, "-inf", now)
+    if _between_deliveries() and (frappe.cache.zscore(staying, me) is not None or not frappe.cache.zcard(staying)):
+        frappe.cache.zadd(staying, {me: now + STAYING_SECONDS})
+        return True
+    frappe.cache.zrem(staying, me)
+    return False
 
 
 def _others_waiting() -> bool:
@@ -347,7 +371,10 @@ def _enqueue(event_name: str) -> None:
 
     frappe.db.after_commit.add(committed)
     frappe.db.after_rollback.add(landed)
-    _enqueue_drain(event_name)
+    # A staying drain takes it: it leaves the staying set before its last look at the table, and this
+    # delivery is in the in-flight set before looking, so the drain either waits for it or is not seen.
+    if not frappe.cache.zcount(_key("staying"), time.time(), "+inf"):
+        _enqueue_drain(event_name)
 
 
 def _enqueue_drain(event_name: str | None) -> None:
@@ -366,11 +393,12 @@ def _in_flight() -> bool:
 
 def _between_deliveries() -> bool:
     """A delivery landed less than ARRIVALS_GAP_SECONDS ago and nobody else counts on this worker: no other
-    job waits on the queue, and the bot has no jobs waiting for customers' messages or starting to (a
-    customer waits for its answer; drains that stayed took the workers its jobs needed)."""
+    job waits on the queue, another worker is free (one always stays free for other work, as for the
+    bot's jobs), and the bot has no jobs waiting for customers' messages or starting to (a customer waits
+    for its answer; drains that stayed took the workers its jobs needed)."""
     landed = frappe.cache.get(_key("last-landed"))
     return (landed is not None and time.time() - float(landed) < ARRIVALS_GAP_SECONDS
-            and not bot.TURNS.in_play() and not _others_waiting())
+            and not bot.TURNS.in_play() and not _others_waiting() and idle_workers(QUEUE) >= 1)
 
 
 def _key(name: str) -> str:
