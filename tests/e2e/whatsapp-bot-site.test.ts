@@ -12,15 +12,14 @@
 // at the fake Ultravox only while the site has no Ultravox key of its own (one is never replaced), and are
 // restored at the end. Screenshots: artifacts/screenshots/whatsapp-bot-site-*.png.
 import { randomBytes, randomInt } from "node:crypto";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUltravox, type FakeUltravox } from "./portal-harness";
-import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 import { startFakeLLM, type FakeLLM, type LLMRequest } from "./support/llm-fake";
 import { siteLogin } from "./support/site";
 import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
 import { screenshot } from "./support/whatsapp-media";
-import { benchPython, drawerOf, onBenchMachine, openLeadPanel, postWebhook, removeWhatsApp, Removal, ROOT, signedText, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
+import { benchPython, createAccount, createDeskUsers, drawerOf, onBenchMachine, openLeadPanel, postWebhook, removeWhatsApp, Removal, restoreSingles, ROOT, saveSingles, type SavedSingles, signedText, signedInPage, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
 
 const SITE = process.env.VA_WA_SITE_URL ?? "";
 const KEEP = process.env.VA_WA_SITE_KEEP === "1";
@@ -64,8 +63,7 @@ let lead = "";
 let conversation = "";
 let voiceSession = "";
 let tomorrow = "";
-let settingsBefore: Record<string, unknown> = {};
-let voiceSettingsBefore: Record<string, unknown> | null = null; // set when the check pointed them at the fake
+let savedSettings: SavedSingles | undefined; // Voice Agent Settings may be pointed at the fake Ultravox below
 let templatesBefore = new Set<string>();
 // The book_appointment function the model was offered, to compare with the voice agent's.
 let chatTool: { name: string; description: string; parameters: Record<string, unknown> } | undefined;
@@ -133,26 +131,16 @@ describe.runIf(SITE)("The WhatsApp bot on a real site", () => {
 
     [graph, llm] = await Promise.all([startFakeGraph(ROOT, { phoneNumberId, appSecret, token }), startFakeLLM(ROOT, { latencyMs: MODEL_MS })]);
     await graph.setWebhook(`${SITE}${WEBHOOK}`);
-    settingsBefore = await ok<Record<string, unknown>>("/api/resource/WhatsApp Settings/WhatsApp Settings");
+    savedSettings = await saveSingles(rest, {
+      "WhatsApp Settings": ["create_party_for_unknown_numbers", "new_party_doctype"],
+      "Voice Agent Settings": ["enabled", "api_base_url", "ultravox_api_key"],
+    });
     templatesBefore = new Set((await list("WhatsApp Template", [["waba_id", "=", graph.waba_id]])).map((t) => t.name));
     await ok("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers: 1, new_party_doctype: "Lead" } });
 
-    // The account first: the one record the site refuses outside developer mode (its Graph address is the fake's),
-    // so that such a site fails the check before anything else is made.
-    account = (await ok<{ name: string }>("/api/resource/WhatsApp Account", {
-      body: {
-        title: `Bot check ${run}`, enabled: 1, phone_number_id: phoneNumberId, waba_id: graph.waba_id, access_token: token, app_secret: appSecret,
-        verify_token: randomBytes(8).toString("hex"), graph_api_version: "v23.0", graph_base_url: graph.base_url, default_owner: "Administrator",
-      },
-    })).name;
-    for (const person of desk) {
-      users.push((await ok<{ name: string }>("/api/resource/User", {
-        body: {
-          email: person.email, first_name: person.first, last_name: "Bot check", send_welcome_email: 0, new_password: person.password,
-          roles: [{ role: "Voice Agent User" }, { role: "Sales User" }],
-        },
-      })).name);
-    }
+    // The account first (see createAccount).
+    account = await createAccount(rest, graph, { title: `Bot check ${run}`, phoneNumberId, token, appSecret });
+    users.push(...await createDeskUsers(rest, desk, "Bot check"));
     provider = (await ok<{ name: string }>("/api/resource/Voice Agent LLM Provider", {
       body: { title: `Salon bot check LLM ${run}`, enabled: 1, kind: "OpenAI-compatible", model: "gpt-4o-mini", base_url: llm.openai_base_url, api_key: llm.openai_key, attempts: 1 },
     })).name;
@@ -168,12 +156,7 @@ describe.runIf(SITE)("The WhatsApp bot on a real site", () => {
       method: "PUT", body: { team: users.map((user) => ({ user })), bot_enabled: 1, bot_profile: profile },
     });
 
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs() });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
-    await context.addCookies([{ name: "sid", value: browserSid, url: SITE }]);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    ({ browser, page } = await signedInPage(SITE, browserSid, pageErrors, 900));
   }, 120_000);
 
   afterAll(async () => {
@@ -181,11 +164,7 @@ describe.runIf(SITE)("The WhatsApp bot on a real site", () => {
     await Promise.all([graph?.stop(), llm?.stop()]);
     if (!sid) return;
     console.log(`bot reply latencies (ms): ${JSON.stringify(latencies)}`);
-    if (settingsBefore.name) {
-      const { create_party_for_unknown_numbers, new_party_doctype } = settingsBefore;
-      await api("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers, new_party_doctype } });
-    }
-    if (voiceSettingsBefore) await ok("/api/resource/Voice Agent Settings/Voice Agent Settings", { method: "PUT", body: voiceSettingsBefore });
+    if (savedSettings) await restoreSingles(rest, savedSettings);
     await ultravox?.stop();
     if (KEEP) return;
     const removal = new Removal(rest);
@@ -367,7 +346,6 @@ describe.runIf(SITE)("The WhatsApp bot on a real site", () => {
     const voiceSettings = await ok<{ enabled: number; api_base_url: string | null; ultravox_api_key: string | null }>("/api/resource/Voice Agent Settings/Voice Agent Settings");
     if (!voiceSettings.ultravox_api_key) {
       ultravox = await startFakeUltravox();
-      voiceSettingsBefore = { enabled: voiceSettings.enabled, api_base_url: voiceSettings.api_base_url, ultravox_api_key: null };
       await ok("/api/resource/Voice Agent Settings/Voice Agent Settings", { method: "PUT", body: { enabled: 1, api_base_url: ultravox.url, ultravox_api_key: "test-key" } });
       await page.goto(`${SITE}/voice-agent?profile=${encodeURIComponent(profile)}`);
       await page.locator(".va-card", { hasText: profile }).waitFor();

@@ -32,7 +32,7 @@ import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 import { siteLogin } from "./support/site";
 import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
 import { screenshot } from "./support/whatsapp-media";
-import { benchPython, onBenchMachine, postWebhook, removeWhatsApp, Removal, ROOT, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
+import { createAccount, createDeskUsers, onBenchMachine, postWebhook, removeWhatsApp, Removal, restoreSingles, ROOT, saveSingles, type SavedSingles, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
 
 const SITE = process.env.VA_WA_SITE_URL ?? "";
 const KEEP = process.env.VA_WA_SITE_KEEP === "1";
@@ -74,7 +74,7 @@ const startedAt = Date.now();
 const users: string[] = [];
 let graph: FakeGraph;
 let sidecar: RunningSidecar | undefined;
-let savedSingles: unknown;
+let savedSettings: SavedSingles | undefined; // WhatsApp Settings, and the sidecar's settings pointed at the check's sidecar
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 const peers: MetaPeer[] = [];
@@ -83,7 +83,6 @@ let colleague: Page; // Bruno's tab: the WhatsApp inbox
 let account = "";
 let lead = "";
 let templatesBefore = new Set<string>();
-let settingsBefore: Record<string, unknown> = {};
 const pageErrors: string[] = [];
 const figures = { popupMs: [] as number[], setupMs: [] as number[], toMetaMs: [] as number[], fromMetaMs: [] as number[], preAcceptMs: [] as number[], rowSeenMs: [] as number[], answeredMs: [] as number[] };
 
@@ -248,27 +247,17 @@ describe.runIf(SITE)("WhatsApp calls on a real site", () => {
     await graph.setWebhook(`${SITE}${WEBHOOK}`);
     // The customer's WhatsApp answers our calls with the test's own peer (the fake's sample answer cannot carry media).
     await graph.control("config", { auto_answer_calls: false });
-    settingsBefore = await ok<Record<string, unknown>>("/api/resource/WhatsApp Settings/WhatsApp Settings");
+    savedSettings = await saveSingles(rest, {
+      "WhatsApp Settings": ["create_party_for_unknown_numbers", "new_party_doctype"],
+      [SIDECAR_SETTINGS]: ["enabled", "server_host", "server_port", "use_https", "public_signaling_url", "shared_secret"],
+    });
     templatesBefore = new Set((await list("WhatsApp Template", [["waba_id", "=", graph.waba_id]])).map((t) => t.name));
-    if (!settingsBefore.create_party_for_unknown_numbers || settingsBefore.new_party_doctype !== "Lead") {
-      await ok("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers: 1, new_party_doctype: "Lead" } });
-    }
-    // The account first: the one record the site refuses outside developer mode.
-    account = (await ok<{ name: string }>("/api/resource/WhatsApp Account", {
-      body: {
-        title: `Calls check ${run}`, enabled: 1, phone_number_id: phoneNumberId, waba_id: graph.waba_id, access_token: token, app_secret: appSecret,
-        verify_token: randomBytes(8).toString("hex"), graph_api_version: "v23.0", graph_base_url: graph.base_url, default_owner: "Administrator",
-        calling_enabled: 1, call_ring_timeout_sec: 30, unanswered_call_action: "Reject",
-      },
-    })).name;
-    for (const person of desk) {
-      users.push((await ok<{ name: string }>("/api/resource/User", {
-        body: {
-          email: person.email, first_name: person.first, last_name: "Calls check", send_welcome_email: 0, new_password: person.password,
-          roles: [{ role: "Voice Agent User" }, { role: "Sales User" }],
-        },
-      })).name);
-    }
+    await ok("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers: 1, new_party_doctype: "Lead" } });
+    // The account first (see createAccount).
+    account = await createAccount(rest, graph, { title: `Calls check ${run}`, phoneNumberId, token, appSecret }, {
+      calling_enabled: 1, call_ring_timeout_sec: 30, unanswered_call_action: "Reject",
+    });
+    users.push(...await createDeskUsers(rest, desk, "Calls check"));
     await ok(`/api/resource/WhatsApp Account/${encodeURIComponent(account)}`, { method: "PUT", body: { team: users.map((user) => ({ user })) } });
 
     // The sidecar reports to the site as its API user; the site reaches it through MediaSoup WebRTC Settings.
@@ -279,7 +268,6 @@ describe.runIf(SITE)("WhatsApp calls on a real site", () => {
     const { api_key: apiKey } = await ok<{ api_key: string }>(`/api/resource/User/${encodeURIComponent(sidecarUser)}`);
     sidecar = await startSidecar({ SIDECAR_SECRET: sidecarSecret, FRAPPE_URL: SITE, FRAPPE_API_KEY: apiKey, FRAPPE_API_SECRET: apiSecret });
     const { hostname, port } = new URL(sidecar.url);
-    savedSingles = benchPython<unknown>("singles", { doctypes: [SIDECAR_SETTINGS] });
     await ok(`/api/resource/${SIDECAR_SETTINGS}/${SIDECAR_SETTINGS}`, {
       method: "PUT", body: { enabled: 1, server_host: hostname, server_port: Number(port), use_https: 0, public_signaling_url: "", shared_secret: sidecarSecret },
     });
@@ -304,12 +292,8 @@ describe.runIf(SITE)("WhatsApp calls on a real site", () => {
     if (figures.popupMs.length) console.log(`figures: ${JSON.stringify(figures)}`);
     await waitForSite(SITE); // a bench restarted meanwhile (a shared site) does not leave the check's records behind
     // The room ends when the site ends the call: the sidecar goes after the calls are settled.
-    if (savedSingles) benchPython("restore_singles", { saved: savedSingles });
+    if (savedSettings) await restoreSingles(rest, savedSettings);
     await sidecar?.stop();
-    if (settingsBefore.name && (!settingsBefore.create_party_for_unknown_numbers || settingsBefore.new_party_doctype !== "Lead")) {
-      const { create_party_for_unknown_numbers, new_party_doctype } = settingsBefore;
-      await api("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers, new_party_doctype } });
-    }
     if (KEEP) return;
     const removal = new Removal(rest);
     const made = account ? (await list("Voice Call", [["whatsapp_account", "=", account]])).map((c) => c.name) : [];

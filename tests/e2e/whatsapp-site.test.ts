@@ -7,13 +7,12 @@
 // It makes its own account (a number and App Secret of its own), and removes what it made at the end
 // (VA_WA_SITE_KEEP=1 keeps it, to look at). Screenshots: artifacts/screenshots/whatsapp-site-*.png.
 import { randomBytes, randomInt } from "node:crypto";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_PATH, chromiumArgs } from "./support/chromium";
 import { siteLogin } from "./support/site";
 import { startFakeGraph, type FakeGraph } from "./support/whatsapp-graph";
 import { png, screenshot } from "./support/whatsapp-media";
-import { drawerOf, onBenchMachine, openLeadPanel as openPanel, postWebhook as post, removeWhatsApp, Removal, ROOT, signedText as signed, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
+import { createAccount, drawerOf, onBenchMachine, openLeadPanel as openPanel, postWebhook as post, removeWhatsApp, Removal, restoreSingles, ROOT, saveSingles, type SavedSingles, signedText as signed, signedInPage, siteRest, waitForSite, WEBHOOK } from "./support/whatsapp-site";
 
 const SITE = process.env.VA_WA_SITE_URL ?? "";
 const KEEP = process.env.VA_WA_SITE_KEEP === "1";
@@ -31,12 +30,15 @@ let page: Page;
 let account = "";
 let lead = "";
 let conversation = "";
-let settingsBefore: Record<string, unknown> = {};
+let savedSettings: SavedSingles | undefined;
+// Its two logins: their sessions and "logged in" lines go at the end.
+const sessions: string[] = [];
+const logins: { user: string; from: number; until: number }[] = [];
 let templatesBefore = new Set<string>();
 const pageErrors: string[] = [];
 
 const rest = siteRest(SITE, () => sid);
-const { api, ok, list } = rest;
+const { ok, list } = rest;
 
 /** What a forged or replayed webhook must leave as it is. */
 async function counts(): Promise<Record<string, number>> {
@@ -71,44 +73,33 @@ describe.runIf(SITE)("WhatsApp on a real site", () => {
     await waitForSite(SITE);
     // One session for these API calls, another for the browser: once the desk has used a session, Frappe
     // wants its CSRF token on every write made with it.
+    const loggingIn = Date.now();
     sid = await siteLogin(SITE);
     const browserSid = await siteLogin(SITE);
+    sessions.push(sid, browserSid);
+    logins.push({ user: process.env.VA_SITE_USER ?? "Administrator", from: loggingIn, until: Date.now() });
     graph = await startFakeGraph(ROOT, { phoneNumberId, appSecret, token });
     await graph.setWebhook(`${SITE}${WEBHOOK}`);
     await graph.control("config", { status_delays: { sent: 0.3, delivered: 0.8, read: 1.5 } });
-    settingsBefore = await ok<Record<string, unknown>>("/api/resource/WhatsApp Settings/WhatsApp Settings");
+    savedSettings = await saveSingles(rest, { "WhatsApp Settings": ["create_party_for_unknown_numbers", "new_party_doctype"] });
     templatesBefore = new Set((await list<{ name: string }>("WhatsApp Template", [["waba_id", "=", graph.waba_id]])).map((t) => t.name));
     await ok("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers: 1, new_party_doctype: "Lead" } });
-    account = (await ok<{ name: string }>("/api/resource/WhatsApp Account", {
-      body: {
-        title: `Site check ${new Date().toISOString().slice(0, 19)}`, enabled: 1, phone_number_id: phoneNumberId,
-        waba_id: graph.waba_id, access_token: token, app_secret: appSecret, verify_token: randomBytes(8).toString("hex"),
-        graph_api_version: "v23.0", graph_base_url: graph.base_url, default_owner: "Administrator",
-      },
-    })).name;
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs() });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-GB" });
-    await context.addCookies([{ name: "sid", value: browserSid, url: SITE }]);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    account = await createAccount(rest, graph, { title: `Site check ${new Date().toISOString().slice(0, 19)}`, phoneNumberId, token, appSecret });
+    ({ browser, page } = await signedInPage(SITE, browserSid, pageErrors));
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await graph?.stop();
     if (!sid) return;
-    if (settingsBefore.name) {
-      const { create_party_for_unknown_numbers, new_party_doctype } = settingsBefore;
-      await api("/api/resource/WhatsApp Settings/WhatsApp Settings", { method: "PUT", body: { create_party_for_unknown_numbers, new_party_doctype } });
-    }
+    if (savedSettings) await restoreSingles(rest, savedSettings);
     if (KEEP || !account) return;
     const removal = new Removal(rest);
     await removeWhatsApp(rest, removal, { account, customer, wabaId: graph.waba_id, templatesBefore });
     expect(removal.left, "what the check made is removed").toEqual([]);
     // The REST API cannot delete permanently: on the bench's own machine, its Python removes what Frappe keeps.
     if (onBenchMachine()) {
-      expect(removal.forget().deleted_documents, "the copies of what the check deleted are removed").toBeGreaterThanOrEqual(removal.removed.length);
+      expect(removal.forget({ sessions, logins }).deleted_documents, "the copies of what the check deleted are removed").toBeGreaterThanOrEqual(removal.removed.length);
     }
   }, 120_000);
 

@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Locator, Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { CHROMIUM_PATH, chromiumArgs } from "./chromium";
 import type { FakeGraph } from "./whatsapp-graph";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -74,6 +75,80 @@ export function siteRest(site: string, sid: () => string): SiteRest {
   const list = <T = { name: string }>(doctype: string, filters: unknown[], fields = ["name"]) =>
     ok<T[]>(`/api/resource/${encodeURIComponent(doctype)}?filters=${encodeURIComponent(JSON.stringify(filters))}&fields=${encodeURIComponent(JSON.stringify(fields))}&order_by=${encodeURIComponent(`\`tab${doctype}\`.creation desc`)}&limit_page_length=0`);
   return { api, ok, list };
+}
+
+/** Single doctypes a check changes, as they were: exactly on the bench's machine (passwords and `modified` too,
+ * read by the bench's Python), elsewhere the fields named, through the REST API. */
+export interface SavedSingles {
+  exact?: unknown;
+  fields: Record<string, Record<string, unknown>>;
+}
+
+const singlePath = (doctype: string) => `/api/resource/${encodeURIComponent(doctype)}/${encodeURIComponent(doctype)}`;
+
+export async function saveSingles(rest: SiteRest, fields: Record<string, readonly string[]>): Promise<SavedSingles> {
+  const saved: SavedSingles = { exact: onBenchMachine() ? benchPython<unknown>("singles", { doctypes: Object.keys(fields) }) : undefined, fields: {} };
+  for (const [doctype, names] of Object.entries(fields)) {
+    const doc = await rest.ok<Record<string, unknown>>(singlePath(doctype));
+    saved.fields[doctype] = Object.fromEntries(names.map((name) => [name, doc[name]]));
+  }
+  return saved;
+}
+
+export async function restoreSingles(rest: SiteRest, saved: SavedSingles): Promise<void> {
+  if (saved.exact) {
+    benchPython("restore_singles", { saved: saved.exact });
+    return;
+  }
+  for (const [doctype, values] of Object.entries(saved.fields)) await rest.ok(singlePath(doctype), { method: "PUT", body: values });
+}
+
+/**
+ * The check's WhatsApp Account on the fake Graph, with what the check adds in `fields` (calling, the bot). It
+ * is the one record the site refuses outside developer mode (its Graph address is the fake's): a check makes
+ * it first, so that such a site fails the check before anything else is made.
+ */
+export async function createAccount(
+  rest: SiteRest, graph: FakeGraph, account: { title: string; phoneNumberId: string; token: string; appSecret: string }, fields: Record<string, unknown> = {},
+): Promise<string> {
+  return (await rest.ok<{ name: string }>("/api/resource/WhatsApp Account", {
+    body: {
+      title: account.title, enabled: 1, phone_number_id: account.phoneNumberId, waba_id: graph.waba_id, access_token: account.token,
+      app_secret: account.appSecret, verify_token: randomBytes(8).toString("hex"), graph_api_version: "v23.0", graph_base_url: graph.base_url,
+      default_owner: "Administrator", ...fields,
+    },
+  })).name;
+}
+
+export interface DeskPerson {
+  email: string;
+  first: string;
+  password: string;
+}
+
+/** Desk users who sign in with their password, as sales users who take WhatsApp conversations and calls. */
+export async function createDeskUsers(rest: SiteRest, people: readonly DeskPerson[], lastName: string): Promise<string[]> {
+  const users: string[] = [];
+  for (const person of people) {
+    users.push((await rest.ok<{ name: string }>("/api/resource/User", {
+      body: {
+        email: person.email, first_name: person.first, last_name: lastName, send_welcome_email: 0, new_password: person.password,
+        roles: [{ role: "Voice Agent User" }, { role: "Sales User" }],
+      },
+    })).name);
+  }
+  return users;
+}
+
+/** A headless Chromium and a desk page signed in with the session `sid`, its page errors added to `errors`. */
+export async function signedInPage(site: string, sid: string, errors: string[], height = 860): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs() });
+  const context = await browser.newContext({ viewport: { width: 1280, height }, locale: "en-GB" });
+  await context.addCookies([{ name: "sid", value: sid, url: site }]);
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { browser, page };
 }
 
 /** Who writes: a customer's number to one of our numbers, signed with its App Secret. */
