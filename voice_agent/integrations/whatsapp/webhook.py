@@ -14,8 +14,9 @@ docs/benchmarks.md). A delivery queues a drain job unless one is queued that wil
 the "generation" on as it starts, and only stops once no delivery that relied on it is still on its way
 to its commit (the "in flight" set) and nothing is left to claim; at a busy number's pace one drain
 stays for the next delivery, unless the bot's jobs or any other job need the worker, and deliveries that
-see it staying queue no job. Several workers drain side by side, each claiming events with SKIP LOCKED. An event whose web process died before processing it is
-processed by the scheduler's retry a minute or two later."""
+see it staying queue no job. Several workers drain side by side, each claiming events with SKIP LOCKED.
+An event whose web process died before processing it is processed by the scheduler's retry a minute or
+two later."""
 
 from __future__ import annotations
 
@@ -371,8 +372,9 @@ def _enqueue(event_name: str) -> None:
 
     frappe.db.after_commit.add(committed)
     frappe.db.after_rollback.add(landed)
-    # A staying drain takes it: it leaves the staying set before its last look at the table, and this
-    # delivery is in the in-flight set before looking, so the drain either waits for it or is not seen.
+    # A staying drain takes it. The drain leaves the staying set before its last look at the table, and
+    # this delivery joins the in-flight set before it looks: either the drain, looking, still sees it in
+    # flight and waits for its commit, or this delivery no longer sees the drain and queues a job.
     if not frappe.cache.zcount(_key("staying"), time.time(), "+inf"):
         _enqueue_drain(event_name)
 
