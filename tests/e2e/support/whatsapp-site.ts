@@ -1,7 +1,8 @@
 /// <reference types="node" />
-// What the WhatsApp checks on a real Frappe site share (not CI): the site's REST API under one session, a
-// customer's message signed as Meta posts it, the WhatsApp panel of a Lead's form, and the removal of what a
-// check made with the traces Frappe keeps of it (the bench's Python, on the bench's own machine).
+// What the WhatsApp checks on a real Frappe site share (not CI): the site's REST API under one session, the
+// check's account, desk users and signed-in page, the settings it changes kept as they were, a customer's
+// message signed as Meta posts it, the WhatsApp panel of a Lead's form, and the removal of what a check made
+// with the traces Frappe keeps of it (the bench's Python, on the bench's own machine).
 import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
