@@ -152,7 +152,7 @@ class WarmJobs:
     def _start_standby(self, waiter: str | None = None) -> bool:
         """A job standing by, while two workers are free (one stays free for other work) and no other standby
         job is still starting: under load they would queue behind each other and start (and end) for nothing."""
-        if idle_workers(self.queue) < 2:
+        if _idle_workers(self.queue) < 2:
             return False
         if not frappe.cache.set(frappe.cache.make_key(self._starting), 1, nx=True, ex=STARTUP_SEC * 4):
             return False
@@ -194,8 +194,7 @@ def _workers(queue: str) -> int:
     return Worker.count(queue=get_queue(queue))
 
 
-def idle_workers(queue: str) -> int:
-    """Workers of `queue` that run no job now."""
+def _idle_workers(queue: str) -> int:
     return sum(worker.get_state() == "idle" for worker in Worker.all(queue=get_queue(queue)))
 
 

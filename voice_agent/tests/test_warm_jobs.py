@@ -72,18 +72,18 @@ class TestWarmJobs(FrappeTestCase):
         self.assertEqual(self.serve("a", others_queued=True), ["a", "b"])
 
     def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_two_workers_are_free(self):
-        for waiting, idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
+        for waiting, _idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
             frappe.cache.delete(self.waiters, frappe.cache.make_key(self.jobs._starting))
             if waiting:
                 frappe.cache.zadd(self.waiters, {"other": time.time() + 3})
-            with patch("voice_agent.warm_jobs.idle_workers", return_value=idle_workers), \
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=_idle_workers), \
                     patch("frappe.enqueue") as enqueue:
                 self.jobs._stand_by()
-            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_workers))
+            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, _idle_workers))
 
     def test_a_job_expected_to_be_needed_starts_counted_as_waiting_and_gets_the_item(self):
         with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue, \
-                patch("voice_agent.warm_jobs.idle_workers", return_value=2):
+                patch("voice_agent.warm_jobs._idle_workers", return_value=2):
             self.jobs.expect()
             self.jobs.expect()  # one is enough
         self.assertEqual(len(enqueue.call_args_list), 1)
@@ -99,10 +99,10 @@ class TestWarmJobs(FrappeTestCase):
 
     def test_no_job_is_started_to_stand_by_while_one_is_starting_or_no_worker_is_free(self):
         with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue:
-            with patch("voice_agent.warm_jobs.idle_workers", return_value=1):
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=1):
                 self.jobs.expect()
             self.assertEqual(enqueue.call_count, 0, "the last free worker stays free")
-            with patch("voice_agent.warm_jobs.idle_workers", return_value=5):
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=5):
                 self.jobs._stand_by()
                 frappe.cache.delete(self.waiters)  # its place in the queue expired: still starting
                 self.jobs.expect()
@@ -117,7 +117,7 @@ class TestWarmJobs(FrappeTestCase):
         self.assertTrue(self.jobs.in_play())
         frappe.cache.delete(self.waiters)
         with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue"), \
-                patch("voice_agent.warm_jobs.idle_workers", return_value=2):
+                patch("voice_agent.warm_jobs._idle_workers", return_value=2):
             self.jobs._start_standby()
         frappe.cache.delete(self.waiters)
         self.assertTrue(self.jobs.in_play(), "a standby job is starting")

@@ -686,7 +686,7 @@ class TestWhatsApp(VoiceAgentTestCase):
     def test_a_drain_stays_between_deliveries_of_a_busy_number_unless_others_need_its_worker(self):
         """Nothing to claim, nothing on its way to its commit, but a delivery landed a moment ago: the drain
         waits for the next one instead of ending (a new job is a new process). It does not wait when the
-        bot's jobs are in play, another job waits on the queue, or no other worker is free."""
+        bot's jobs are in play or another job waits on the queue."""
         event = self.queued(self.batch(hooks.text(self.customer, "next one")))
         frappe.db.set_value(webhook.EVENT, event, "status", "Processed")  # not landed yet
         landed = webhook._key("last-landed")
@@ -706,12 +706,11 @@ class TestWhatsApp(VoiceAgentTestCase):
             with patch("frappe.enqueue"), patch.object(webhook.time, "sleep", side_effect=sleep), \
                     patch.object(webhook, "_in_flight", return_value=False), \
                     patch.object(webhook.bot.TURNS, "in_play", return_value=patches.get("bot", False)), \
-                    patch.object(webhook, "_others_waiting", return_value=patches.get("others", False)), \
-                    patch.object(webhook, "idle_workers", return_value=patches.get("idle", 1)):
+                    patch.object(webhook, "_others_waiting", return_value=patches.get("others", False)):
                 webhook.drain(None)
 
         try:
-            for busy in ({"bot": True}, {"others": True}, {"idle": 0}):
+            for busy in ({"bot": True}, {"others": True}):
                 drain(**busy)
                 self.assertEqual(waits, [], busy)  # ended at once
             drain()
@@ -725,8 +724,7 @@ class TestWhatsApp(VoiceAgentTestCase):
         frappe.cache.set(landed, str(time.time() - webhook.ARRIVALS_GAP_SECONDS - 1), ex=60)
         try:
             with patch.object(webhook.bot.TURNS, "in_play", return_value=False), \
-                    patch.object(webhook, "_others_waiting", return_value=False), \
-                    patch.object(webhook, "idle_workers", return_value=1):
+                    patch.object(webhook, "_others_waiting", return_value=False):
                 self.assertFalse(webhook._between_deliveries())
         finally:
             frappe.cache.delete(landed)

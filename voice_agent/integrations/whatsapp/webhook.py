@@ -47,7 +47,6 @@ from voice_agent.integrations.whatsapp.signature import (
 from voice_agent.integrations.whatsapp.statuses import apply_status
 from voice_agent.locks import LockTimeout, read_committed
 from voice_agent.site_user import as_administrator
-from voice_agent.warm_jobs import idle_workers
 
 EVENT = "WhatsApp Webhook Event"
 MAX_ATTEMPTS = 8
@@ -395,12 +394,12 @@ def _in_flight() -> bool:
 
 def _between_deliveries() -> bool:
     """A delivery landed less than ARRIVALS_GAP_SECONDS ago and nobody else counts on this worker: no other
-    job waits on the queue, another worker is free (one always stays free for other work, as for the
-    bot's jobs), and the bot has no jobs waiting for customers' messages or starting to (a customer waits
-    for its answer; drains that stayed took the workers its jobs needed)."""
+    job waits on the queue (a staying drain looks every 50 ms), and the bot has no jobs waiting for
+    customers' messages or starting to (a customer waits for its answer; drains that stayed took the
+    workers its jobs needed)."""
     landed = frappe.cache.get(_key("last-landed"))
     return (landed is not None and time.time() - float(landed) < ARRIVALS_GAP_SECONDS
-            and not bot.TURNS.in_play() and not _others_waiting() and idle_workers(QUEUE) >= 1)
+            and not bot.TURNS.in_play() and not _others_waiting())
 
 
 def _key(name: str) -> str:
