@@ -247,12 +247,8 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     the benchmark's numbers (Frappe's delete, permanently, so ERPNext removes a Lead's own Contact too)."""
     import frappe
 
-    account = args.get("account") or NAME_PREFIX
-    done: dict[str, int] = {}
-    started = frappe.utils.now_datetime()
     with _dynamic_links_removed_here(frappe):
-        _cleanup(frappe, account, done, started, keep_account=bool(args.get("keep_account")))
-    return done
+        return _cleanup(frappe, args.get("account") or NAME_PREFIX, keep_account=bool(args.get("keep_account")))
 
 
 def _dynamic_links_removed_here(frappe: Any) -> Any:
@@ -274,7 +270,9 @@ def _dynamic_links_removed_here(frappe: Any) -> Any:
     return patch.object(frappe, "enqueue", side_effect=inline)
 
 
-def _cleanup(frappe: Any, account: str, done: dict[str, int], started: Any, keep_account: bool) -> None:
+def _cleanup(frappe: Any, account: str, keep_account: bool) -> dict[str, int]:
+    done: dict[str, int] = {}
+    started = frappe.utils.now_datetime()
     messages = frappe.get_all("WhatsApp Message", filters={"account": account}, pluck="name")
     files = frappe.get_all("File", filters={"attached_to_doctype": "WhatsApp Message",
                                             "attached_to_name": ("in", messages or [""])}, pluck="name")
@@ -338,6 +336,7 @@ def _cleanup(frappe: Any, account: str, done: dict[str, int], started: Any, keep
     for chunk in _chunks(logs, 2000):
         frappe.db.delete("Error Log", {"name": ("in", chunk)})
     frappe.db.commit()
+    return done
 
 
 def forget_deletions(args: dict[str, Any]) -> dict[str, Any]:

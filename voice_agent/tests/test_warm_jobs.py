@@ -72,14 +72,14 @@ class TestWarmJobs(FrappeTestCase):
         self.assertEqual(self.serve("a", others_queued=True), ["a", "b"])
 
     def test_the_last_waiting_job_taking_an_item_has_another_stand_by_while_two_workers_are_free(self):
-        for waiting, _idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
+        for waiting, idle_workers, standby in ((0, 2, [None]), (0, 1, []), (0, 0, []), (1, 3, [])):
             frappe.cache.delete(self.waiters, frappe.cache.make_key(self.jobs._starting))
             if waiting:
                 frappe.cache.zadd(self.waiters, {"other": time.time() + 3})
-            with patch("voice_agent.warm_jobs._idle_workers", return_value=_idle_workers), \
+            with patch("voice_agent.warm_jobs._idle_workers", return_value=idle_workers), \
                     patch("frappe.enqueue") as enqueue:
                 self.jobs._stand_by()
-            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, _idle_workers))
+            self.assertEqual([c.kwargs["item"] for c in enqueue.call_args_list], standby, (waiting, idle_workers))
 
     def test_a_job_expected_to_be_needed_starts_counted_as_waiting_and_gets_the_item(self):
         with patch.dict(frappe.flags, {"in_test": False}), patch("frappe.enqueue") as enqueue, \

@@ -689,10 +689,8 @@ class TestWhatsApp(VoiceAgentTestCase):
         bot's jobs are in play or another job waits on the queue."""
         event = self.queued(self.batch(hooks.text(self.customer, "next one")))
         frappe.db.set_value(webhook.EVENT, event, "status", "Processed")  # not landed yet
-        landed = webhook._key("last-landed")
+        landed, staying = webhook._key("last-landed"), webhook._key("staying")
         waits = []
-
-        staying = webhook._key("staying")
 
         def sleep(_seconds: float) -> None:
             waits.append(frappe.cache.zcount(staying, time.time(), "+inf"))
