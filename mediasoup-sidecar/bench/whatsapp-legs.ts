@@ -39,7 +39,7 @@ const ONLY = process.env.BENCH_WA_ONLY;
 const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'docs/benchmarks');
 const SIDECAR_CPU = '0';
 const PEERS_CPU = '1';
-/** Packets sent in a window arrive within this after the senders pause. */
+/** A pause lasts at least this: a sidecar that keeps up has delivered a window's packets by then. */
 const DRAIN_MS = 400;
 /** After a pause, the peers' audio counters are read this often until they stop moving, for at most SETTLE_LIMIT_MS. */
 const SETTLE_POLL_MS = 200;
@@ -276,7 +276,7 @@ interface Ramp<S> {
 	/** The highest step with no loss at all, and with at most 0.1 %. */
 	maxAtZeroLoss: number;
 	maxAtLossLe01: number;
-	/** Ours only: the highest step with no loss and late audio ≤ LATE_LIMIT_PCT. */
+	/** Ours only: the highest step with no loss, late audio ≤ LATE_LIMIT_PCT and nothing queued. */
 	maxHealthy?: number;
 	stoppedBy: 'loss' | 'late' | 'backlog' | 'steps' | 'connect';
 	fit: CpuFit;
