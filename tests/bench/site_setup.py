@@ -29,12 +29,24 @@ def wait_for_site(seconds: float = 60) -> None:
         time.sleep(1)
 
 
+_admin_logins: list[dict] = []
+
+
 def admin_session() -> requests.Session:
     wait_for_site()
     http = requests.Session()
+    started = time.time()
     r = http.post(f"{SITE}/api/method/login", json={"usr": "Administrator", "pwd": ADMIN_PASSWORD}, timeout=30)
     r.raise_for_status()
+    _admin_logins.append({"sid": http.cookies.get("sid"), "user": "Administrator",
+                          "from_ms": started * 1000, "until_ms": time.time() * 1000})
     return http
+
+
+def admin_logins() -> list[dict]:
+    """The logins admin_session made in this process, for a cleanup to remove their sessions and "logged in"
+    lines (Frappe keeps both after the script ends)."""
+    return list(_admin_logins)
 
 
 def _upsert(http: requests.Session, doctype: str, name: str, values: dict) -> dict:

@@ -47,7 +47,7 @@ os.environ.setdefault("VA_SITE_URL", "http://site1.localhost:8000")
 import requests  # noqa: E402
 
 from tests.bench.frappe_endpoints import percentile  # noqa: E402
-from tests.bench.site_setup import SITE, admin_session  # noqa: E402
+from tests.bench.site_setup import SITE, admin_logins, admin_session  # noqa: E402
 from tests.fakes.whatsapp import FakeWhatsApp  # noqa: E402
 from tests.fakes.whatsapp import webhooks as wh  # noqa: E402
 
@@ -832,7 +832,12 @@ def main() -> None:
     p.add_argument("section")
     p.set_defaults(fn=cmd_merge)
     args = parser.parse_args()
-    args.fn(args)
+    try:
+        args.fn(args)
+    finally:
+        if logins := admin_logins():
+            site("forget_logins", {"sessions": [x["sid"] for x in logins],
+                                   "logins": [[x["user"], x["from_ms"], x["until_ms"]] for x in logins]})
 
 
 if __name__ == "__main__":

@@ -384,16 +384,7 @@ def forget_deletions(args: dict[str, Any]) -> dict[str, Any]:
                                           fields=["name", "method", "error"])
             if any(m in f"{row.method or ''}\n{row.error or ''}" for m in marks)]
     frappe.db.delete("Error Log", {"name": ("in", [row.name for row in logs] or [""])})
-    sessions = list(args.get("sessions") or [])
-    if sessions:
-        frappe.db.sql("DELETE FROM `tabSessions` WHERE sid IN %s", (sessions,))
-    logins = 0
-    for user, start, end in args.get("logins") or []:
-        # The "logged in" lines of the check's own logins: the user's, within the second the check logged in.
-        window = [_site_time(start / 1000 - 0.5), _site_time(end / 1000 + 0.5)]
-        filters = {"user": user, "operation": "Login", "creation": ("between", window)}
-        logins += frappe.db.count("Activity Log", filters)
-        frappe.db.delete("Activity Log", filters)
+    logins = _forget_logins(list(args.get("sessions") or []), args.get("logins") or [])
     done: dict[str, Any] = {"deleted_documents": len(copies), "feed_lines": len(feed), "versions": versions,
                             "logins": logins, "error_logs": sorted({(row.method or "")[:140] for row in logs})}
     if users:
@@ -429,6 +420,33 @@ def restore_singles(args: dict[str, Any]) -> dict[str, Any]:
         frappe.clear_document_cache(doctype, doctype)
     frappe.db.commit()
     return {"restored": sorted(args["saved"])}
+
+
+def forget_logins(args: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark's own logins, which Frappe keeps after it ends: `sessions` and `logins` as
+    forget_deletions takes them."""
+    import frappe
+
+    removed = _forget_logins(list(args.get("sessions") or []), args.get("logins") or [])
+    frappe.db.commit()
+    return {"logins": removed}
+
+
+def _forget_logins(sessions: list[str], logins: list[list[Any]]) -> int:
+    """Login sessions (sids), and the "logged in" lines of those logins: the user's, within the second each
+    logged in (`logins`: [[user, from, until], ...], epoch ms). Returns the lines removed."""
+    import frappe
+
+    sessions = [sid for sid in sessions if sid]
+    if sessions:
+        frappe.db.sql("DELETE FROM `tabSessions` WHERE sid IN %s", (sessions,))
+    removed = 0
+    for user, start, end in logins:
+        window = [_site_time(start / 1000 - 0.5), _site_time(end / 1000 + 0.5)]
+        filters = {"user": user, "operation": "Login", "creation": ("between", window)}
+        removed += frappe.db.count("Activity Log", filters)
+        frappe.db.delete("Activity Log", filters)
+    return removed
 
 
 def _site_time(epoch: float) -> datetime:
@@ -485,7 +503,7 @@ def _chunks(items: list[str], size: int):
         yield items[i:i + size]
 
 
-COMMANDS = {"forget_deletions": forget_deletions, "counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
+COMMANDS = {"forget_deletions": forget_deletions, "forget_logins": forget_logins, "counts": counts, "seed_known": seed_known, "seed_long": seed_long, "lag_rows": lag_rows,
             "profile": profile, "cleanup": cleanup, "ultravox_tools": ultravox_tools, "singles": singles,
             "restore_singles": restore_singles}
 
