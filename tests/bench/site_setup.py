@@ -29,7 +29,7 @@ def wait_for_site(seconds: float = 60) -> None:
         time.sleep(1)
 
 
-_admin_logins: list[dict] = []
+_admin_logins: dict[str, list] = {"sessions": [], "logins": []}
 
 
 def admin_session() -> requests.Session:
@@ -38,15 +38,16 @@ def admin_session() -> requests.Session:
     started = time.time()
     r = http.post(f"{SITE}/api/method/login", json={"usr": "Administrator", "pwd": ADMIN_PASSWORD}, timeout=30)
     r.raise_for_status()
-    _admin_logins.append({"sid": http.cookies.get("sid"), "user": "Administrator",
-                          "from_ms": started * 1000, "until_ms": time.time() * 1000})
+    _admin_logins["sessions"].append(http.cookies.get("sid"))
+    _admin_logins["logins"].append(["Administrator", started * 1000, time.time() * 1000])
     return http
 
 
-def admin_logins() -> list[dict]:
+def admin_logins() -> dict[str, list]:
     """The logins admin_session made in this process, for a cleanup to remove their sessions and "logged in"
-    lines (Frappe keeps both after the script ends)."""
-    return list(_admin_logins)
+    lines (Frappe keeps both after the script ends): `sessions` (sids) and `logins` ([user, from, until],
+    epoch ms), as tests/bench/whatsapp_site.py's forget_logins takes them."""
+    return {key: list(values) for key, values in _admin_logins.items()}
 
 
 def _upsert(http: requests.Session, doctype: str, name: str, values: dict) -> dict:

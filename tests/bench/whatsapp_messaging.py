@@ -835,9 +835,8 @@ def main() -> None:
     try:
         args.fn(args)
     finally:
-        if logins := admin_logins():
-            site("forget_logins", {"sessions": [x["sid"] for x in logins],
-                                   "logins": [[x["user"], x["from_ms"], x["until_ms"]] for x in logins]})
+        if (logins := admin_logins())["logins"]:
+            site("forget_logins", logins)
 
 
 if __name__ == "__main__":
